@@ -1,0 +1,1 @@
+"""Organisations: the SIRENE mirror (legal units, establishments) and the partners' structures."""

@@ -1,0 +1,187 @@
+"""Settings shared by every environment. Values come from the environment (see README)."""
+
+from pathlib import Path
+
+from django.utils.translation import gettext_lazy as _
+
+from portal import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(env.get_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = False
+SECRET_KEY = env.get_str("SECRET_KEY")
+ALLOWED_HOSTS = env.get_list("ALLOWED_HOSTS", [])
+CSRF_TRUSTED_ORIGINS = env.get_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.forms",
+    "widget_tweaks",
+    "dsfr",
+    "formtools",
+    "captcha",
+    "django_otp",
+    "portal",
+    "portal.audit",
+    "accounts",
+    "organisations",
+    "habilitations",
+    "mailings",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.middleware.ClientIPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.portal",
+            ],
+        },
+    },
+]
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+
+# Database and Redis -----------------------------------------------------------------------------
+# DATABASE_URL and REDIS_URL are required here; dev and test settings point them at the embedded
+# servers under var/ when they are unset (portal/embedded.py).
+DATABASE_URL = env.get_url("DATABASE_URL", {"postgres", "postgresql", "pgsql"})
+DATABASES = {"default": env.database_config(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.get_url("REDIS_URL", {"redis", "rediss", "unix"})
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "portal",
+        "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+    }
+}
+
+# Accounts and passwords -------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.backends.IdentifiantOrEmailBackend"]
+# The identifiant is unique without regard to case through a functional unique constraint, which
+# Django's check cannot see; the authentication backend looks it up case-insensitively.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env.get_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
+CSRF_COOKIE_HTTPONLY = True
+
+# Languages --------------------------------------------------------------------------------------
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", _("Français")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Europe/Paris"
+USE_TZ = True
+
+# Static files -----------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env.get_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Mail -------------------------------------------------------------------------------------------
+EMAIL_URL = env.get_str("EMAIL_URL", "console://")
+globals().update(env.email_config(EMAIL_URL, base_dir=BASE_DIR))
+DEFAULT_FROM_EMAIL = env.get_str(
+    "DEFAULT_FROM_EMAIL", "Portail partenaires <ne-pas-repondre@portail.localhost>"
+)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Delivery attempts of one e-mail before it is marked failed, and the relay's grace period.
+EMAIL_MAX_ATTEMPTS = env.get_int("EMAIL_MAX_ATTEMPTS", 5, minimum=1)
+EMAIL_RELAY_AFTER_SECONDS = env.get_int("EMAIL_RELAY_AFTER_SECONDS", 60, minimum=1)
+
+# Celery -----------------------------------------------------------------------------------------
+# redis-py spells a Unix socket unix:///path; kombu wants redis+socket:///path.
+CELERY_BROKER_URL = (
+    "redis+socket://" + REDIS_URL.removeprefix("unix://") if REDIS_URL.startswith("unix://") else REDIS_URL
+)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "relay-pending-emails": {"task": "mailings.tasks.relay_pending_emails", "schedule": 60.0},
+}
+
+# The operator -----------------------------------------------------------------------------------
+PORTAL_OPERATOR_NAME = env.get_str("PORTAL_OPERATOR_NAME", "Agence nationale pour la rénovation urbaine")
+# The text of the DSFR logo block ("Marianne"): lines separated by "|".
+PORTAL_LOGO_TEXT = env.get_str("PORTAL_LOGO_TEXT", "République|Française")
+PORTAL_SITE_TITLE = env.get_str("PORTAL_SITE_TITLE", "Portail des partenaires")
+PORTAL_SITE_TAGLINE = env.get_str(
+    "PORTAL_SITE_TAGLINE", "Inscription et accès aux services en ligne de l'opérateur"
+)
+PORTAL_CONTACT_EMAIL = env.get_str("PORTAL_CONTACT_EMAIL", "contact@portail.localhost")
+# Reverse proxies in front of the web processes whose X-Forwarded-For may be trusted.
+PORTAL_TRUSTED_PROXIES = env.get_int("PORTAL_TRUSTED_PROXIES", 0, minimum=0, maximum=5)
+
+# Logging: one line per record on stderr, the way containers and journald want it.
+LOG_LEVEL = env.get_choice("LOG_LEVEL", {"DEBUG", "INFO", "WARNING", "ERROR"}, "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

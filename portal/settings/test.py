@@ -1,0 +1,24 @@
+"""Tests: the embedded servers as in development; mail captured in memory unless a test says so."""
+
+import os
+
+from portal.embedded import use_embedded_services
+
+use_embedded_services()
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+
+from portal.settings.base import *  # noqa: E402, F403
+
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Unit tests run tasks in-process when the transaction commits; integration tests start a real
+# worker against the same broker (tests/integration/).
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"  # noqa: F405
+# Cheaper Argon2 parameters: the algorithm stays the same, tests stay fast.
+PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]
+# Static files straight from the apps, as in development: no collectstatic before the tests.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,47 @@
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_page_says_what_the_portal_is_and_offers_both_doors(client, settings):
+    settings.PORTAL_OPERATOR_NAME = "Banque des Territoires"
+    settings.PORTAL_LOGO_TEXT = "République|Française"
+    response = client.get("/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert '<html lang="fr"' in page
+    assert "Banque des Territoires" in page
+    assert "République<br>Française" in page
+    assert f'href="{reverse("signup")}"' in page
+    assert f'href="{reverse("login")}"' in page
+    assert "Créer un compte" in page
+    assert "Se connecter" in page
+    # Skip links to the content, the menu and the footer, each target present.
+    for target in ("#content", "#header-tools", "#footer"):
+        assert f'href="{target}"' in page
+        assert f'id="{target[1:]}"' in page
+    assert '<footer class="fr-footer"' in page
+    assert "/static/dsfr/dist/dsfr/dsfr.min.css" in page
+
+
+def test_the_page_is_in_english_when_the_visitor_chooses_it(client):
+    response = client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert response.status_code == 302
+    page = client.get("/").content.decode()
+    assert '<html lang="en"' in page
+    assert "Create an account" in page
+    assert "Log in" in page
+    assert "Créer un compte" not in page
+
+
+def test_english_follows_the_browser_language(client):
+    page = client.get("/", headers={"accept-language": "en-GB,en;q=0.9"}).content.decode()
+    assert "Create an account" in page
+
+
+def test_login_page_is_dsfr_and_labelled(client):
+    page = client.get(reverse("login")).content.decode()
+    assert 'for="id_username"' in page
+    assert "Identifiant ou adresse électronique" in page
+    assert 'class="fr-input' in page
