@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-dev
 PORT ?= 8000
 ROWS ?= 2000000
 
-.PHONY: install run test lint format lock messages bench clean-var
+.PHONY: install run test lint format lock messages bench-startup clean-var
 
 $(STAMP): requirements/dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 ou plus récent est requis." if sys.version_info < (3, 11) else 0)'
@@ -44,3 +44,6 @@ messages: install
 # Removes the embedded servers' data (stop make run first).
 clean-var:
 	rm -rf var
+
+bench-startup:
+	bench/startup.sh

@@ -16,15 +16,14 @@ def free_port() -> int:
 
 
 def clean_env(**overrides) -> dict:
-    """The environment of a child process, without this process's database and Redis URLs."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "PORTAL_EMBEDDED"}
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+    """The environment of a child process, without what the test settings put in this one's.
+
+    An override of None removes the variable.
+    """
+    inherited = {"DATABASE_URL", "REDIS_URL", "PORTAL_EMBEDDED", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}
+    env = {key: value for key, value in os.environ.items() if key not in inherited}
     env.update(overrides)
-    return env
+    return {key: value for key, value in env.items() if value is not None}
 
 
 def run_python(code: str, **env_overrides) -> subprocess.CompletedProcess:
