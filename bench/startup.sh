@@ -31,4 +31,4 @@ test_time=$(elapsed "$start")
 
 echo "clone -> first page served by make run: $first_page s"
 echo "make test (after make run, same clone):  $test_time s"
-tail -1 "$work/test.log"
+grep -E "passed|failed" "$work/test.log" | tail -1

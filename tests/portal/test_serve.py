@@ -15,11 +15,11 @@ from tests.conftest import BASE_DIR, clean_env, free_port
 pytestmark = pytest.mark.slow
 
 
-def _start(var_dir, port):
+def _start(var_dir, port, **env):
     return subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--port", str(port)],
         cwd=BASE_DIR,
-        env=clean_env(PORTAL_VAR_DIR=str(var_dir), EMAIL_URL=f"file://{var_dir}/mail"),
+        env=clean_env(PORTAL_VAR_DIR=str(var_dir), EMAIL_URL=f"file://{var_dir}/mail", **env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -90,3 +90,24 @@ def test_make_run_serves_the_portal_with_worker_and_beat_and_stops_everything(tm
     finally:
         _stop(process)
     assert _processes_using(var_dir) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_database_and_redis_urls_make_run_starts_nothing_embedded(tmp_path):
+    from django.conf import settings
+
+    from tests.integration.test_mail_delivery import _test_database_url
+
+    var_dir = tmp_path / "var"
+    port = free_port()
+    process = _start(var_dir, port, DATABASE_URL=_test_database_url(), REDIS_URL=settings.REDIS_URL)
+    try:
+        _wait_ready(process)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10) as response:
+            assert b'"ready"' in response.read()
+        assert not (var_dir / "postgres").exists()
+        assert not (var_dir / "redis").exists()
+    finally:
+        output = _stop(process)
+    assert process.returncode == 0, output
+    assert "Services embarqués" not in output

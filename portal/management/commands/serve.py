@@ -36,6 +36,8 @@ class Command(BaseCommand):
         self.stdout.write("Base de données à jour.")
         call_command("load_demo")
 
+        schedule_dir = settings.VAR_DIR / "run"
+        schedule_dir.mkdir(parents=True, exist_ok=True)
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
         commands = {
@@ -43,7 +45,7 @@ class Command(BaseCommand):
             "worker": [python, "-m", "celery", "-A", "portal", "worker", "--loglevel=INFO", "--concurrency=2"],
             "beat": [
                 python, "-m", "celery", "-A", "portal", "beat", "--loglevel=INFO",
-                f"--schedule={settings.VAR_DIR / 'run' / 'celerybeat-schedule'}",
+                f"--schedule={schedule_dir / 'celerybeat-schedule'}",
             ],
         }  # fmt: skip
         stopping = False
