@@ -7,7 +7,10 @@ STAMP := $(VENV)/.installed-dev
 PORT ?= 8000
 ROWS ?= 2000000
 
-.PHONY: install run test lint format lock messages bench-startup clean-var
+.PHONY: install system-deps run test lint format lock messages bench-startup clean-var
+
+# Debian packages the tests need (package:command): translations, the browser, speech.
+SYSTEM_PACKAGES := gettext:msgfmt chromium:chromium espeak-ng:espeak-ng
 
 $(STAMP): requirements/dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 ou plus récent est requis." if sys.version_info < (3, 11) else 0)'
@@ -17,10 +20,19 @@ $(STAMP): requirements/dev.lock
 
 install: $(STAMP)
 
+system-deps:
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+	  command -v "$${pair##*:}" >/dev/null 2>&1 || missing="$$missing $${pair%%:*}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installation de :$$missing"; apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Installez d'abord :$$missing (sudo apt-get install$$missing)"; exit 1; fi; fi
+
 run: install
 	PORT=$(PORT) $(BIN)/python manage.py serve
 
-test: install
+test: install system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

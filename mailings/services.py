@@ -7,7 +7,8 @@ import smtplib
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
 from mailings.enums import EmailStatus
@@ -16,11 +17,20 @@ from mailings.models import Email
 logger = logging.getLogger(__name__)
 
 
+def _render_text(name: str, context: dict) -> str:
+    # Plain text is not HTML: no escaping of apostrophes and ampersands.
+    return get_template(name).template.render(Context(context, autoescape=False))
+
+
 def render_email(template: str, context: dict) -> tuple[str, str, str]:
     """Subject, plain text and HTML of templates/emails/<template>/{subject,body}.{txt,html}."""
-    context = {"PORTAL_SITE_TITLE": settings.PORTAL_SITE_TITLE, **context}
-    subject = " ".join(render_to_string(f"emails/{template}/subject.txt", context).split())
-    text = render_to_string(f"emails/{template}/body.txt", context).strip() + "\n"
+    context = {
+        "PORTAL_SITE_TITLE": settings.PORTAL_SITE_TITLE,
+        "operator_short_name": settings.PORTAL_OPERATOR_SHORT_NAME,
+        **context,
+    }
+    subject = " ".join(_render_text(f"emails/{template}/subject.txt", context).split())
+    text = _render_text(f"emails/{template}/body.txt", context).strip() + "\n"
     html = render_to_string(f"emails/{template}/body.html", {**context, "subject": subject})
     return subject, text, html
 

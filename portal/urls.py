@@ -13,6 +13,9 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("inscription/", include("accounts.signup_urls")),
+    path("captcha/", include("captcha.urls")),
+    path("conditions-generales/", views.cgu, name="cgu"),
     path("", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -12,6 +12,14 @@ def home(request):
     return render(request, "portal/home.html")
 
 
+def cgu(request):
+    return render(
+        request,
+        "portal/cgu.html",
+        {"version": settings.PORTAL_CGU_VERSION, "title": "Conditions générales d'utilisation"},
+    )
+
+
 @require_GET
 @never_cache
 def healthz(request):

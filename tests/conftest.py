@@ -43,3 +43,13 @@ def _clear_cache():
 
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _french():
+    # A request in English leaves its language active in the thread: start each test in French.
+    from django.utils import translation
+
+    translation.activate("fr")
+    yield
+    translation.deactivate()

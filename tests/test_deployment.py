@@ -18,7 +18,7 @@ from django.conf import settings
 from tests.conftest import BASE_DIR, clean_env, free_port
 from tests.integration.test_mail_delivery import _test_database_url
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 COMPOSE = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
 VENV_BIN = Path(sys.executable).parent

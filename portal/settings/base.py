@@ -5,6 +5,7 @@ from pathlib import Path
 from django.utils.translation import gettext_lazy as _
 
 from portal import env
+from portal.settings.presets import PRESETS
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env.get_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -22,6 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "django.forms",
     "widget_tweaks",
     "dsfr",
@@ -45,6 +47,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.PasswordExpiryMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -70,6 +73,8 @@ TEMPLATES = [
     },
 ]
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+# The DSFR marks optional fields, not required ones (portal.forms.PortalForm).
+DSFR_MARK_OPTIONAL_FIELDS = True
 
 # Database and Redis -----------------------------------------------------------------------------
 # DATABASE_URL and REDIS_URL are required here; dev and test settings point them at the embedded
@@ -101,16 +106,6 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 12},
-    },
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
-
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.get_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
@@ -165,6 +160,8 @@ CELERY_BEAT_SCHEDULE = {
 PORTAL_OPERATOR_NAME = env.get_str("PORTAL_OPERATOR_NAME", "Agence nationale pour la rénovation urbaine")
 # The text of the DSFR logo block ("Marianne"): lines separated by "|".
 PORTAL_LOGO_TEXT = env.get_str("PORTAL_LOGO_TEXT", "République|Française")
+# The operator with its article, as it reads after "de": "l'ANRU", "la Banque des Territoires".
+PORTAL_OPERATOR_SHORT_NAME = env.get_str("PORTAL_OPERATOR_SHORT_NAME", "l'ANRU")
 PORTAL_SITE_TITLE = env.get_str("PORTAL_SITE_TITLE", "Portail des partenaires")
 PORTAL_SITE_TAGLINE = env.get_str(
     "PORTAL_SITE_TAGLINE", "Inscription et accès aux services en ligne de l'opérateur"
@@ -172,6 +169,39 @@ PORTAL_SITE_TAGLINE = env.get_str(
 PORTAL_CONTACT_EMAIL = env.get_str("PORTAL_CONTACT_EMAIL", "contact@portail.localhost")
 # Reverse proxies in front of the web processes whose X-Forwarded-For may be trusted.
 PORTAL_TRUSTED_PROXIES = env.get_int("PORTAL_TRUSTED_PROXIES", 0, minimum=0, maximum=5)
+
+# The operator's preset (portal/settings/presets.py) --------------------------------------------
+PORTAL_PRESET = env.get_choice("PORTAL_PRESET", set(PRESETS), "default")
+PORTAL_ONBOARDING_RULES = PRESETS[PORTAL_PRESET]["ONBOARDING_RULES"]
+PORTAL_PASSWORD_POLICY = PRESETS[PORTAL_PRESET]["PASSWORD_POLICY"]
+# The validators enforcing that policy (accounts/passwords.py). A settings module that overrides
+# PORTAL_PASSWORD_POLICY rebuilds them: AUTH_PASSWORD_VALIDATORS = password_validators(policy).
+from accounts.passwords import password_validators  # noqa: E402
+
+AUTH_PASSWORD_VALIDATORS = password_validators(PORTAL_PASSWORD_POLICY)
+PORTAL_EMAIL_CODE = PRESETS[PORTAL_PRESET]["EMAIL_CODE"]
+PORTAL_REFUSE_FREE_MAIL = env.get_bool("PORTAL_REFUSE_FREE_MAIL", PRESETS[PORTAL_PRESET]["REFUSE_FREE_MAIL"])
+PORTAL_CLIENT_NUMBERS = PRESETS[PORTAL_PRESET]["CLIENT_NUMBERS"]
+# The version of the general terms (CGU) an applicant accepts; stored with each registration.
+PORTAL_CGU_VERSION = env.get_str("PORTAL_CGU_VERSION", "2026-01")
+# Lifetime of the "Création de mon accès technique" link, in hours.
+PORTAL_ACCESS_LINK_HOURS = env.get_int("PORTAL_ACCESS_LINK_HOURS", 24, minimum=1, maximum=24 * 14)
+# The portal's address, for links in e-mails sent outside a request (tasks, commands).
+PORTAL_BASE_URL = env.get_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+# Unconfirmed signups (code never typed) are forgotten after this many hours.
+PORTAL_PENDING_SIGNUP_HOURS = env.get_int("PORTAL_PENDING_SIGNUP_HOURS", 24, minimum=1)
+
+# Anti-spam image (django-simple-captcha, accounts/captcha.py): case-sensitive mixed-case text.
+CAPTCHA_CHALLENGE_FUNCT = "accounts.captcha.mixed_case_challenge"
+CAPTCHA_LENGTH = 6
+CAPTCHA_TIMEOUT = 15  # minutes
+CAPTCHA_FONT_SIZE = 30
+# Automated tests only: any image is solved by typing "PASSED". Production refuses it.
+CAPTCHA_TEST_MODE = env.get_bool("CAPTCHA_TEST_MODE", False)
+# Reads the image aloud; without it, the audio link is not offered.
+CAPTCHA_SPEECH_COMMAND = env.get_str("CAPTCHA_SPEECH_COMMAND", "espeak-ng")
+# Where the staff are told of registrations waiting for them (empty: nobody is e-mailed).
+PORTAL_STAFF_EMAIL = env.get_str("PORTAL_STAFF_EMAIL", "")
 
 # Logging: one line per record on stderr, the way containers and journald want it.
 LOG_LEVEL = env.get_choice("LOG_LEVEL", {"DEBUG", "INFO", "WARNING", "ERROR"}, "INFO")

@@ -14,6 +14,11 @@ DEBUG = False
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:  # noqa: F405
     raise ImproperlyConfigured("SECRET_KEY doit compter au moins 50 caractères variés en production.")
 
+if CAPTCHA_TEST_MODE:  # noqa: F405
+    raise ImproperlyConfigured(
+        "CAPTCHA_TEST_MODE est réservé aux tests automatisés : il est refusé en production."
+    )
+
 STORAGES["staticfiles"]["BACKEND"] = "whitenoise.storage.CompressedManifestStaticFilesStorage"  # noqa: F405
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

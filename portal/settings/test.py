@@ -22,3 +22,8 @@ PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher"]
 # Static files straight from the apps, as in development: no collectstatic before the tests.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# One test database per run, so that two runs on the same (embedded) server never collide.
+DATABASES["default"]["TEST"] = {"NAME": f"test_portal_{os.getpid()}"}  # noqa: F405
+# Requests close their connection (the live server's thread must not hold the test database
+# open when it is dropped).
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -17,7 +17,7 @@ from mailings.services import queue_email
 from portal.celery import app as celery_app
 from tests.conftest import BASE_DIR, clean_env, free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 class Inbox:

@@ -92,7 +92,7 @@ def test_make_run_serves_the_portal_with_worker_and_beat_and_stops_everything(tm
     assert _processes_using(var_dir) == []
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_with_database_and_redis_urls_make_run_starts_nothing_embedded(tmp_path):
     from django.conf import settings
 

@@ -64,3 +64,22 @@ def test_passwords_are_hashed_with_argon2_first():
     assert result.stdout.strip() == "django.contrib.auth.hashers.Argon2PasswordHasher"
     assert settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
     assert (BASE_DIR / "requirements" / "base.lock").read_text().count("argon2-cffi==") == 1
+
+
+def test_production_refuses_the_captcha_test_mode():
+    result = run_python(SETUP, **production_env(CAPTCHA_TEST_MODE="true"))
+    assert result.returncode != 0
+    assert "CAPTCHA_TEST_MODE est réservé aux tests automatisés" in result.stderr
+
+
+def test_captcha_test_mode_comes_from_the_environment():
+    code = (
+        "import django; django.setup(); from django.conf import settings; print(settings.CAPTCHA_TEST_MODE)"
+    )
+    assert (
+        run_python(
+            code, DJANGO_SETTINGS_MODULE="portal.settings.test", CAPTCHA_TEST_MODE="true"
+        ).stdout.strip()
+        == "True"
+    )
+    assert run_python(code, DJANGO_SETTINGS_MODULE="portal.settings.test").stdout.strip() == "False"

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import User
+from organisations.demo import load_demo_organisations
 
 DEMO_STAFF_IDENTIFIANT = "agent.demo"
 DEMO_STAFF_PASSWORD = "Agent-demo-2026"  # noqa: S105 (printed by make run, refused in production)
@@ -31,3 +32,8 @@ class Command(BaseCommand):
                 staff.save(update_fields=["password"])
         verb = "créé" if created else "déjà présent"
         self.stdout.write(f"Agent de démonstration {DEMO_STAFF_IDENTIFIANT} : {verb}.")
+        counts = load_demo_organisations()
+        self.stdout.write(
+            f"Organisations : {counts['communes']} communes, {counts['legal_units']} organismes publics "
+            f"et {counts['establishments']} établissements de démonstration."
+        )

@@ -1,0 +1,224 @@
+"""The four steps of the signup wizard (DESIGN §1; reference anru-creer-son-compte.txt §2)."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.captcha import CaseSensitiveCaptchaField
+from accounts.enums import Civilite
+from accounts.validators import normalize_phone, validate_professional_email
+from organisations.models import Category, CategoryFlag, Function
+from organisations.referentials import departement_choices
+from organisations.search import get_searchable
+from portal.forms import PortalForm
+
+
+class FunctionIdentityForm(PortalForm):
+    """Étape 1 — Votre fonction et votre identité."""
+
+    category = forms.ModelChoiceField(
+        label=_("Catégorie"),
+        queryset=Category.objects.none(),
+        empty_label=_("Veuillez sélectionner une catégorie…"),
+        help_text=_(
+            "Choisissez la catégorie qui correspond au rôle qui vous lie à l'opérateur (convention, contrat, délégation…)."
+        ),
+    )
+    function = forms.ModelChoiceField(
+        label=_("Fonction"),
+        queryset=Function.objects.none(),
+        help_text=_("Parmi les fonctions-type proposées, laquelle vous correspond le mieux ?"),
+    )
+    title = forms.CharField(
+        label=_("Titre"),
+        max_length=150,
+        help_text=_("Quel est votre titre exact dans votre organisme ? (ex : Chargé de mission)"),
+    )
+    flags = forms.ModelMultipleChoiceField(
+        label=_("Précisions"),
+        queryset=CategoryFlag.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    civilite = forms.ChoiceField(label=_("Civilité"), choices=Civilite.choices, widget=forms.RadioSelect)
+    first_name = forms.CharField(
+        label=_("Prénom"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+    )
+    last_name = forms.CharField(
+        label=_("Nom"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "family-name"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = Category.objects.filter(is_active=True)
+        functions = Function.objects.filter(is_active=True, category__is_active=True).select_related(
+            "category"
+        )
+        self.fields["function"].queryset = functions
+        # Grouped by category (optgroups): without JavaScript the list still follows the category;
+        # with it, static/accounts/signup.js shows only the chosen category's group.
+        groups = {}
+        for function in functions:
+            groups.setdefault(function.category.name, []).append((function.pk, function.name))
+        self.fields["function"].choices = [("", _("Sélectionnez votre fonction")), *groups.items()]
+        flags = CategoryFlag.objects.filter(categories__is_active=True).distinct()
+        self.fields["flags"].queryset = flags
+        self.fields["flags"].choices = [
+            (flag.pk, {"label": flag.label, "help_text": flag.help_text})
+            for flag in flags.prefetch_related("categories")
+        ]
+        if not flags:
+            del self.fields["flags"]
+
+    def clean(self):
+        cleaned = super().clean()
+        category, function = cleaned.get("category"), cleaned.get("function")
+        if category and function and function.category_id != category.pk:
+            self.add_error(
+                "function",
+                _(
+                    "Cette fonction n'appartient pas à la catégorie choisie : choisissez-en une dans la liste de « %(category)s »."
+                )
+                % {"category": category.name},
+            )
+        flags = cleaned.get("flags")
+        if category and flags:
+            allowed = set(category.flags.values_list("pk", flat=True))
+            if any(flag.pk not in allowed for flag in flags):
+                self.add_error("flags", _("Cette case ne concerne pas la catégorie choisie."))
+        for name in ("title", "first_name", "last_name"):
+            value = cleaned.get(name)
+            if value is not None and any(ord(char) < 32 for char in value):
+                self.add_error(name, _("Ce champ contient des caractères non autorisés."))
+        return cleaned
+
+
+class OrganisationForm(PortalForm):
+    """Étape 2 — Votre organisme de rattachement: a search, then a choice among the results."""
+
+    query = forms.CharField(
+        label=_("Organisme"),
+        max_length=200,
+        error_messages={"required": _("Saisissez le nom de votre organisme, son SIREN ou son SIRET.")},
+        help_text=_(
+            "Le nom de l'établissement siège de votre organisme, ou son numéro SIREN (9 chiffres) ou SIRET (14 chiffres)."
+        ),
+    )
+    postal_code = forms.CharField(
+        label=_("Code postal"),
+        max_length=5,
+        required=False,
+        help_text=_("Pour limiter les réponses à une commune."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "postal-code"}),
+    )
+    siret = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_postal_code(self):
+        value = self.cleaned_data["postal_code"].strip()
+        if value and not (len(value) == 5 and value.isdigit()):
+            raise forms.ValidationError(_("Un code postal compte 5 chiffres."))
+        return value
+
+    def clean_siret(self):
+        siret = self.cleaned_data["siret"].strip()
+        if not siret:
+            raise forms.ValidationError(
+                _("Recherchez votre organisme puis choisissez son établissement dans la liste.")
+            )
+        establishment = get_searchable(siret)
+        if establishment is None:
+            raise forms.ValidationError(
+                _(
+                    "Cet établissement ne fait pas partie des résultats : recherchez-le puis choisissez-le dans la liste."
+                )
+            )
+        if not establishment.is_active:
+            raise forms.ValidationError(
+                _("Cet établissement est fermé : choisissez un établissement ouvert de votre organisme.")
+            )
+        self.establishment = establishment
+        return siret
+
+
+class ContactForm(PortalForm):
+    """Étape 3 — Vos coordonnées, prefilled from the chosen establishment."""
+
+    departement = forms.ChoiceField(label=_("Département d'intervention"))
+    address = forms.CharField(
+        label=_("Adresse"), max_length=255, widget=forms.TextInput(attrs={"autocomplete": "address-line1"})
+    )
+    address_complement = forms.CharField(
+        label=_("Complément d'adresse"),
+        max_length=255,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "address-line2"}),
+    )
+    postal_code = forms.CharField(
+        label=_("Code postal"),
+        max_length=5,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "postal-code"}),
+    )
+    city = forms.CharField(
+        label=_("Ville"), max_length=100, widget=forms.TextInput(attrs={"autocomplete": "address-level2"})
+    )
+    email = forms.EmailField(
+        label=_("Adresse électronique professionnelle"),
+        max_length=254,
+        help_text=_(
+            "Votre adresse professionnelle, accessible par vous seul : elle sert à la suite de l'inscription."
+        ),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    phone_landline = forms.CharField(
+        label=_("Téléphone fixe"),
+        max_length=30,
+        help_text=_("Format attendu : 01 23 45 67 89"),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    phone_mobile = forms.CharField(
+        label=_("Téléphone portable"),
+        max_length=30,
+        required=False,
+        help_text=_("Format attendu : 06 12 34 56 78"),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["departement"].choices = [("", _("Sélectionnez un département")), *departement_choices()]
+
+    def clean_postal_code(self):
+        value = self.cleaned_data["postal_code"].strip()
+        if not (len(value) == 5 and value.isdigit()):
+            raise forms.ValidationError(_("Un code postal compte 5 chiffres."))
+        return value
+
+    def clean_email(self):
+        value = self.cleaned_data["email"].strip().lower()
+        validate_professional_email(value)
+        return value
+
+    def clean_phone_landline(self):
+        return normalize_phone(self.cleaned_data["phone_landline"])
+
+    def clean_phone_mobile(self):
+        value = self.cleaned_data["phone_mobile"]
+        return normalize_phone(value) if value.strip() else ""
+
+
+class ConfirmationForm(PortalForm):
+    """Étape 4 — Confirmation: anti-spam image and general terms."""
+
+    captcha = CaseSensitiveCaptchaField(
+        label=_("Antispam : recopiez les caractères de l'image"),
+        help_text=_(
+            "Respectez les majuscules et les minuscules. Si l'image est difficile à lire, affichez-en une autre."
+        ),
+    )
+    accept_cgu = forms.BooleanField(
+        label=_("J'accepte les conditions générales d'utilisation du portail."),
+        error_messages={
+            "required": _(
+                "Vous devez accepter les conditions générales d'utilisation pour créer votre compte."
+            )
+        },
+    )

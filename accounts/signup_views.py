@@ -1,0 +1,298 @@
+"""The signup wizard (four steps, one URL each), then the e-mail code page."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+from formtools.wizard.views import NamedUrlSessionWizardView
+
+from accounts import signup_forms
+from accounts.enums import Civilite
+from accounts.models import PendingSignup
+from accounts.services import SignupError, resend_signup_code, start_signup, verify_signup_code
+from accounts.validators import display_phone
+from organisations.enums import MembershipStatus
+from organisations.models import Membership
+from organisations.referentials import activity_label, departement_name
+from organisations.search import get_searchable, search_establishments
+from portal.forms import PortalForm
+
+STEP_FUNCTION = "fonction"
+STEP_ORGANISATION = "organisme"
+STEP_CONTACT = "coordonnees"
+STEP_CONFIRMATION = "confirmation"
+
+STEP_TITLES = {
+    STEP_FUNCTION: _("Votre fonction et votre identité"),
+    STEP_ORGANISATION: _("Votre organisme de rattachement"),
+    STEP_CONTACT: _("Vos coordonnées"),
+    STEP_CONFIRMATION: _("Confirmation"),
+}
+CAPTCHA_SOLVED = "captcha_solved"
+
+
+class SignupWizard(NamedUrlSessionWizardView):
+    form_list = [
+        (STEP_FUNCTION, signup_forms.FunctionIdentityForm),
+        (STEP_ORGANISATION, signup_forms.OrganisationForm),
+        (STEP_CONTACT, signup_forms.ContactForm),
+        (STEP_CONFIRMATION, signup_forms.ConfirmationForm),
+    ]
+
+    def get_template_names(self):
+        return [f"accounts/signup/{self.steps.current}.html"]
+
+    # Steps ------------------------------------------------------------------------------------
+
+    def get_form(self, step=None, data=None, files=None):
+        form = super().get_form(step=step, data=data, files=files)
+        # The image was solved when the confirmation was posted; the revalidation of every step
+        # that follows (formtools' render_done) must not ask for it again.
+        if (step or self.steps.current) == STEP_CONFIRMATION and self.storage.extra_data.get(CAPTCHA_SOLVED):
+            del form.fields["captcha"]
+        return form
+
+    def get_form_initial(self, step):
+        if step == STEP_CONTACT:
+            establishment = self._chosen_establishment()
+            if establishment is not None:
+                return {
+                    "departement": establishment.departement,
+                    "address": establishment.street_address,
+                    "address_complement": establishment.address_complement,
+                    "postal_code": establishment.postal_code,
+                    "city": establishment.city,
+                }
+        return super().get_form_initial(step)
+
+    def process_step(self, form):
+        step = self.steps.current
+        data = super().process_step(form).copy()
+        if step == STEP_CONFIRMATION:
+            self.storage.extra_data = {**self.storage.extra_data, CAPTCHA_SOLVED: True}
+            for key in [key for key in data if key.startswith(f"{STEP_CONFIRMATION}-captcha")]:
+                del data[key]
+        else:
+            # Any change before the confirmation asks for a new image.
+            self.storage.extra_data = {**self.storage.extra_data, CAPTCHA_SOLVED: False}
+        if step == STEP_ORGANISATION:
+            previous = self.storage.get_step_data(STEP_ORGANISATION) or {}
+            if previous.get(f"{STEP_ORGANISATION}-siret") != form.cleaned_data["siret"]:
+                # Another organisation: its address replaces the one typed for the previous one.
+                self.storage.data[self.storage.step_data_key].pop(STEP_CONTACT, None)
+        return data
+
+    def post(self, *args, **kwargs):
+        posted_step = self.request.POST.get(f"{self.prefix}-current_step")
+        if posted_step is not None and posted_step not in self.get_form_list():
+            # A tampered management form: back to where this visitor really is.
+            return redirect(self.get_step_url(self.steps.current))
+        if self.steps.current == STEP_ORGANISATION and (
+            self.request.POST.get("action") == "search" or "page" in self.request.POST
+        ):
+            return self._render_search()
+        if self.steps.current == STEP_CONFIRMATION and "new_captcha" in self.request.POST:
+            # A new image without JavaScript: show the step again, answers untouched.
+            form = self.get_form(data=None)
+            form.initial = {"accept_cgu": self.request.POST.get(f"{STEP_CONFIRMATION}-accept_cgu") == "on"}
+            return self.render(form)
+        return super().post(*args, **kwargs)
+
+    def _render_search(self):
+        form = self.get_form(data=self.request.POST)
+        form.is_valid()
+        query = form.cleaned_data.get("query", "") if hasattr(form, "cleaned_data") else ""
+        # The search's own errors replace the "choose an establishment" one.
+        form.errors.pop("siret", None)
+        data = self.request.POST.copy()
+        self.storage.set_step_data(
+            STEP_ORGANISATION, {key: data.getlist(key) for key in data if key.startswith(STEP_ORGANISATION)}
+        )
+        return self.render(form, search_requested=True, query=query)
+
+    # Rendering --------------------------------------------------------------------------------
+
+    def get_context_data(self, form, **kwargs):
+        context = super().get_context_data(form=form, **kwargs)
+        steps = list(self.get_form_list())
+        index = steps.index(self.steps.current)
+        context["title"] = STEP_TITLES[self.steps.current]
+        context["stepper"] = {
+            "current_step_id": index + 1,
+            "current_step_title": STEP_TITLES[self.steps.current],
+            "next_step_title": STEP_TITLES[steps[index + 1]] if index + 1 < len(steps) else "",
+            "total_steps": len(steps),
+        }
+        context["previous_step"] = steps[index - 1] if index else None
+        if self.steps.current == STEP_FUNCTION and "flags" in form.fields:
+            context["flag_categories"] = {
+                flag.pk: list(flag.categories.values_list("pk", flat=True))
+                for flag in form.fields["flags"].queryset
+            }
+        if self.steps.current == STEP_ORGANISATION:
+            context.update(self._organisation_context(form, kwargs.get("search_requested", False)))
+        if self.steps.current == STEP_CONFIRMATION:
+            context["summary"] = self._summary()
+            context["audio_available"] = bool(settings.CAPTCHA_SPEECH_COMMAND)
+        return context
+
+    def _organisation_context(self, form, search_requested):
+        data = form.data if form.is_bound else (self.storage.get_step_data(STEP_ORGANISATION) or {})
+        query = (data.get(f"{STEP_ORGANISATION}-query") or "").strip()
+        postal_code = (data.get(f"{STEP_ORGANISATION}-postal_code") or "").strip()
+        try:
+            page = int(self.request.POST.get("page", 1))
+        except ValueError:
+            page = 1
+        context = {"chosen": self._chosen_establishment(), "search_done": False}
+        if query and (search_requested or not context["chosen"]):
+            if not postal_code or (len(postal_code) == 5 and postal_code.isdigit()):
+                results = search_establishments(query=query, postal_code=postal_code, page=page)
+                if results.error:
+                    form.add_error("query", results.error)
+                else:
+                    context["results"] = results
+                    context["rows"] = [
+                        {
+                            "establishment": establishment,
+                            "departement": establishment.departement,
+                            "activity": activity_label(establishment.activity),
+                        }
+                        for establishment in results.page
+                    ]
+                context["search_done"] = True
+        elif search_requested and not query:
+            form.add_error("query", _("Saisissez le nom de votre organisme, son SIREN ou son SIRET."))
+        return context
+
+    def _chosen_establishment(self):
+        data = self.storage.get_step_data(STEP_ORGANISATION) or {}
+        siret = data.get(f"{STEP_ORGANISATION}-siret")
+        return get_searchable(siret) if siret else None
+
+    def _summary(self):
+        function = self.get_cleaned_data_for_step(STEP_FUNCTION) or {}
+        contact = self.get_cleaned_data_for_step(STEP_CONTACT) or {}
+        establishment = self._chosen_establishment()
+        return {
+            "function": function,
+            "civilite_label": dict(Civilite.choices).get(function.get("civilite"), ""),
+            "establishment": establishment,
+            "contact": contact,
+            "departement_label": departement_name(contact.get("departement", "")),
+            "phone_landline": display_phone(contact.get("phone_landline", "")),
+            "phone_mobile": display_phone(contact.get("phone_mobile", "")),
+        }
+
+    # Done -------------------------------------------------------------------------------------
+
+    def done(self, form_list, form_dict, **kwargs):
+        function = form_dict[STEP_FUNCTION].cleaned_data
+        contact = form_dict[STEP_CONTACT].cleaned_data
+        data = {
+            "category": function["category"].pk,
+            "function": function["function"].pk,
+            "title": function["title"],
+            "flags": [flag.pk for flag in function.get("flags", [])],
+            "civilite": function["civilite"],
+            "first_name": function["first_name"],
+            "last_name": function["last_name"],
+            "siret": form_dict[STEP_ORGANISATION].cleaned_data["siret"],
+            "departement": contact["departement"],
+            "address": contact["address"],
+            "address_complement": contact["address_complement"],
+            "postal_code": contact["postal_code"],
+            "city": contact["city"],
+            "email": contact["email"],
+            "phone_landline": contact["phone_landline"],
+            "phone_mobile": contact["phone_mobile"],
+            "cgu_version": settings.PORTAL_CGU_VERSION,
+        }
+        try:
+            pending = start_signup(data=data, request=self.request)
+        except SignupError as error:
+            return render(
+                self.request,
+                "accounts/signup/refused.html",
+                {"message": str(error), "title": _("Créer un compte")},
+            )
+        self.request.session["signup_token"] = str(pending.token)
+        return redirect("signup_code", token=pending.token)
+
+
+signup_wizard = SignupWizard.as_view(url_name="signup_step", done_step_name="termine")
+
+
+def signup_start(request):
+    """/inscription/: the first step, answers kept; /inscription/?recommencer starts afresh."""
+    if "recommencer" in request.GET:
+        request.session.pop(f"wizard_{SignupWizard.get_prefix(request)}", None)
+    return redirect(reverse("signup_step", kwargs={"step": STEP_FUNCTION}))
+
+
+class CodeForm(PortalForm):
+    code = forms.CharField(
+        label=_("Code reçu par e-mail"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+
+def _pending_or_404(request, token) -> PendingSignup:
+    # The code page belongs to the browser that confirmed the wizard.
+    if request.session.get("signup_token") != str(token):
+        raise Http404
+    pending = get_object_or_404(PendingSignup, token=token)
+    max_age = timezone.timedelta(hours=settings.PORTAL_PENDING_SIGNUP_HOURS)
+    if pending.completed_at is None and timezone.now() - pending.created_at > max_age:
+        raise Http404
+    return pending
+
+
+@require_http_methods(["GET", "POST"])
+def signup_code(request, token):
+    pending = _pending_or_404(request, token)
+    if pending.completed_at:
+        return redirect("signup_result", token=token)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and "resend" in request.POST:
+        try:
+            resend_signup_code(pending=pending, request=request)
+        except SignupError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("Un nouveau code vous a été envoyé."))
+        return redirect("signup_code", token=token)
+    if request.method == "POST" and form.is_valid():
+        try:
+            verify_signup_code(pending=pending, code=form.cleaned_data["code"], request=request)
+        except SignupError as error:
+            form.add_error("code", str(error))
+        else:
+            return redirect("signup_result", token=token)
+    context = {"form": form, "pending": pending, "title": _("Confirmez votre adresse électronique")}
+    return render(request, "accounts/signup/code.html", context)
+
+
+def signup_result(request, token):
+    pending = _pending_or_404(request, token)
+    if not pending.completed_at:
+        return redirect("signup_code", token=token)
+    membership = get_object_or_404(
+        Membership.objects.select_related("legal_unit", "user"), pk=pending.data["membership_id"]
+    )
+    context = {
+        "membership": membership,
+        "already_registered": not pending.data.get("created", True),
+        "approved": membership.status == MembershipStatus.APPROVED,
+        "pending_staff": membership.status == MembershipStatus.PENDING_STAFF,
+        "title": _("Votre inscription"),
+    }
+    return render(request, "accounts/signup/result.html", context)

@@ -1,0 +1,110 @@
+"""Validation of what applicants type: French phone numbers, professional e-mail addresses."""
+
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+# National prefixes of the overseas départements and collectivities, to their country codes.
+_OVERSEAS_PREFIXES = {
+    "0590": "590", "0690": "590", "0691": "590",  # Guadeloupe, Saint-Martin, Saint-Barthélemy
+    "0594": "594", "0694": "594",  # Guyane
+    "0596": "596", "0696": "596", "0697": "596",  # Martinique
+    "0262": "262", "0263": "262", "0692": "262", "0693": "262",  # La Réunion
+    "0269": "262", "0639": "262",  # Mayotte
+    "0508": "508",  # Saint-Pierre-et-Miquelon
+}  # fmt: skip
+_OVERSEAS_CODES = {"262", "508", "590", "594", "596"}
+# Collectivities with their own numbering plan: country code → digits after it.
+_PACIFIC_CODES = {"687": 6, "689": 8, "681": 6}
+
+PHONE_MESSAGE = _(
+    "Saisissez un numéro de téléphone français à 10 chiffres (01 23 45 67 89), "
+    "ou au format international (+33 1 23 45 67 89, +590 590 12 34 56)."
+)
+
+
+def normalize_phone(value: str) -> str:
+    """A French phone number (mainland or overseas) in E.164 form, or ValidationError."""
+    compact = re.sub(r"[\s.\-()/]", "", value or "")
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    if re.fullmatch(r"0[1-9]\d{8}", compact):
+        country = _OVERSEAS_PREFIXES.get(compact[:4], "33")
+        return f"+{country}{compact[1:]}"
+    match = re.fullmatch(r"\+(\d+)", compact)
+    if match:
+        digits = match.group(1)
+        if re.fullmatch(r"33[1-9]\d{8}", digits):
+            return f"+{digits}"
+        if digits[:3] in _OVERSEAS_CODES and re.fullmatch(r"\d{3}[1-9]\d{8}", digits):
+            return f"+{digits}"
+        length = _PACIFIC_CODES.get(digits[:3])
+        if length and re.fullmatch(rf"\d{{3}}\d{{{length}}}", digits):
+            return f"+{digits}"
+    raise ValidationError(PHONE_MESSAGE, code="invalid_phone")
+
+
+def display_phone(e164: str) -> str:
+    """+33123456789 → 01 23 45 67 89; +590590123456 → 05 90 12 34 56; others unchanged."""
+    if not e164:
+        return ""
+    for country in ("33", *_OVERSEAS_CODES):
+        if e164.startswith(f"+{country}") and len(e164) == len(country) + 10:
+            national = "0" + e164[len(country) + 1 :]
+            return " ".join(national[index : index + 2] for index in range(0, 10, 2))
+    return e164
+
+
+# Personal mailboxes: an applicant must give the address of their organisation.
+FREE_MAIL_DOMAINS = frozenset(
+    [
+        "aol.com",
+        "aol.fr",
+        "bbox.fr",
+        "club-internet.fr",
+        "free.fr",
+        "gmail.com",
+        "gmx.com",
+        "gmx.fr",
+        "googlemail.com",
+        "hotmail.com",
+        "hotmail.fr",
+        "icloud.com",
+        "laposte.net",
+        "live.com",
+        "live.fr",
+        "mac.com",
+        "me.com",
+        "msn.com",
+        "neuf.fr",
+        "numericable.fr",
+        "orange.fr",
+        "outlook.com",
+        "outlook.fr",
+        "proton.me",
+        "protonmail.com",
+        "sfr.fr",
+        "tutanota.com",
+        "wanadoo.fr",
+        "yahoo.com",
+        "yahoo.fr",
+        "ymail.com",
+    ]
+)
+
+
+def validate_professional_email(value: str) -> None:
+    if not settings.PORTAL_REFUSE_FREE_MAIL:
+        return
+    domain = value.rsplit("@", 1)[-1].lower()
+    if domain in FREE_MAIL_DOMAINS:
+        raise ValidationError(
+            _(
+                "Les adresses de messageries personnelles (%(domain)s) ne sont pas acceptées : "
+                "indiquez votre adresse électronique professionnelle."
+            ),
+            code="free_mail",
+            params={"domain": domain},
+        )

@@ -1,0 +1,105 @@
+from itertools import islice
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVector
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from mailings.services import queue_email
+from organisations.enums import MembershipStatus
+from organisations.models import Establishment, LegalUnit, Membership
+from organisations.search import search_text_for
+from portal import audit
+
+
+def refresh_search_index(*, sirets=None, chunk_size: int = 2000) -> int:
+    """Recompute search_text (in Python: no unaccent extension) then the tsvector (in SQL)."""
+    queryset = Establishment.objects.all()
+    if sirets is not None:
+        queryset = queryset.filter(siret__in=list(sirets))
+    rows = queryset.values_list("siret", "legal_unit_id", "name", "city", "search_text").iterator(
+        chunk_size=chunk_size
+    )
+    while chunk := list(islice(rows, chunk_size)):
+        units = {
+            siren: (denomination, sigle)
+            for siren, denomination, sigle in LegalUnit.objects.filter(
+                siren__in={row[1] for row in chunk}
+            ).values_list("siren", "denomination", "sigle")
+        }
+        changed = []
+        for siret, siren, name, city, current in chunk:
+            denomination, sigle = units.get(siren, ("", ""))
+            text = search_text_for(name=name, denomination=denomination, sigle=sigle, city=city)
+            if text != current:
+                changed.append(Establishment(siret=siret, search_text=text))
+        Establishment.objects.bulk_update(changed, ["search_text"])
+    return queryset.update(search_vector=SearchVector(F("search_text"), config="simple"))
+
+
+class InvalidDecision(Exception):
+    """A decision on a registration that is not (or no longer) waiting for one."""
+
+
+def notify_membership_approved(membership, *, request=None) -> None:
+    """An approved applicant without a password gets the access link; others are told."""
+    from accounts.access import send_access_link
+
+    if membership.user.has_usable_password():
+        queue_email(
+            to=membership.email,
+            template="registration_approved",
+            context={"membership": membership, "operator": settings.PORTAL_OPERATOR_NAME},
+        )
+    else:
+        send_access_link(user=membership.user, request=request)
+
+
+def _pending_for_decision(membership_id) -> Membership:
+    membership = (
+        Membership.objects.select_for_update().select_related("user", "legal_unit").get(pk=membership_id)
+    )
+    if membership.status != MembershipStatus.PENDING_STAFF:
+        raise InvalidDecision(
+            _("L'inscription de %(user)s a déjà été traitée (%(status)s).")
+            % {"user": membership.user, "status": membership.get_status_display()}
+        )
+    return membership
+
+
+@transaction.atomic
+def approve_membership(*, membership: Membership, by, request=None) -> Membership:
+    """Staff validation (R4): the registration is approved and the applicant e-mailed."""
+    membership = _pending_for_decision(membership.pk)
+    membership.status = MembershipStatus.APPROVED
+    membership.decided_at = timezone.now()
+    membership.decided_by = by
+    membership.save(update_fields=["status", "decided_at", "decided_by"])
+    audit.record("membership.approved", actor=by, target=membership, request=request)
+    notify_membership_approved(membership, request=request)
+    return membership
+
+
+@transaction.atomic
+def refuse_membership(*, membership: Membership, by, reason: str, request=None) -> Membership:
+    """Staff refusal (R4), with a reason the applicant receives."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidDecision(_("Indiquez le motif du refus : il est envoyé au demandeur."))
+    membership = _pending_for_decision(membership.pk)
+    membership.status = MembershipStatus.REFUSED
+    membership.decided_at = timezone.now()
+    membership.decided_by = by
+    membership.refusal_reason = reason
+    membership.save(update_fields=["status", "decided_at", "decided_by", "refusal_reason"])
+    audit.record(
+        "membership.refused", actor=by, target=membership, request=request, details={"reason": reason}
+    )
+    queue_email(
+        to=membership.email,
+        template="registration_refused",
+        context={"membership": membership, "operator": settings.PORTAL_OPERATOR_NAME, "reason": reason},
+    )
+    return membership
