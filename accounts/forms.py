@@ -136,12 +136,10 @@ def _check_recovery_ip_limit(request, scope: str) -> None:
         )
 
 
-class PasswordResetForm(PortalForm, auth_forms.PasswordResetForm):
-    """Sends the reset link through the outbox, to every active account of the address.
+class RecoveryEmailForm(PortalForm):
+    """An e-mail address typed to recover access; requests are limited per client IP."""
 
-    Accounts that never chose a password are included: their reset link is how they get a new
-    access link. Whatever happens, the page answers the same.
-    """
+    ip_scope = ""
 
     email = forms.EmailField(
         label=_("Adresse électronique"),
@@ -157,8 +155,18 @@ class PasswordResetForm(PortalForm, auth_forms.PasswordResetForm):
     def clean(self):
         cleaned_data = super().clean()
         if not self.errors:
-            _check_recovery_ip_limit(self.request, "password-reset-ip")
+            _check_recovery_ip_limit(self.request, self.ip_scope)
         return cleaned_data
+
+
+class PasswordResetForm(RecoveryEmailForm, auth_forms.PasswordResetForm):
+    """Sends the reset link through the outbox, to every active account of the address.
+
+    Accounts that never chose a password are included: their reset link is how they get a new
+    access link. Whatever happens, the page answers the same.
+    """
+
+    ip_scope = "password-reset-ip"
 
     def get_users(self, email):
         users = get_user_model()._default_manager.filter(email__iexact=email, is_active=True)
@@ -188,23 +196,8 @@ class PasswordResetForm(PortalForm, auth_forms.PasswordResetForm):
             audit.record("password.reset_requested", target=user, request=self.request)
 
 
-class IdentifiantReminderForm(PortalForm):
-    email = forms.EmailField(
-        label=_("Adresse électronique"),
-        help_text=_("Celle de votre compte. Format attendu : nom@domaine.fr"),
-        max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
-    )
-
-    def __init__(self, *args, request=None, **kwargs):
-        self.request = request
-        super().__init__(*args, **kwargs)
-
-    def clean(self):
-        cleaned_data = super().clean()
-        if not self.errors:
-            _check_recovery_ip_limit(self.request, "identifiant-reminder-ip")
-        return cleaned_data
+class IdentifiantReminderForm(RecoveryEmailForm):
+    ip_scope = "identifiant-reminder-ip"
 
 
 # Login by e-mailed code -------------------------------------------------------------------------

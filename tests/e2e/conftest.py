@@ -28,9 +28,12 @@ def browser_page(monkeypatch):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
         page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
         yield page
         context.close()
         browser.close()
+    assert errors == [], "JavaScript errors on the pages walked"
 
 
 def screenshot(page, name: str) -> None:
