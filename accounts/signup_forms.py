@@ -1,6 +1,7 @@
 """The four steps of the signup wizard (DESIGN §1; reference anru-creer-son-compte.txt §2)."""
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from accounts.captcha import CaseSensitiveCaptchaField
@@ -110,7 +111,24 @@ class OrganisationForm(PortalForm):
         help_text=_("Pour limiter les réponses à une commune."),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "postal-code"}),
     )
+    client_number = forms.CharField(
+        label=_("Numéro client"),
+        max_length=40,
+        required=False,
+        help_text=_(
+            "Si vous le connaissez : le numéro client de votre organisme, indiqué sur nos courriers."
+        ),
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
     siret = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if settings.PORTAL_CLIENT_NUMBERS:
+            # Either the name (or SIREN/SIRET) or the client number finds the organisation.
+            self.fields["query"].required = False
+        else:
+            del self.fields["client_number"]
 
     def clean_postal_code(self):
         value = self.cleaned_data["postal_code"].strip()

@@ -19,7 +19,7 @@ from accounts.validators import display_phone
 from organisations.enums import MembershipStatus
 from organisations.models import Membership
 from organisations.referentials import activity_label, departement_name
-from organisations.search import get_searchable, search_establishments
+from organisations.search import get_searchable, search_by_client_number, search_establishments
 from portal.forms import PortalForm
 
 STEP_FUNCTION = "fonction"
@@ -145,29 +145,44 @@ class SignupWizard(NamedUrlSessionWizardView):
         data = form.data if form.is_bound else (self.storage.get_step_data(STEP_ORGANISATION) or {})
         query = (data.get(f"{STEP_ORGANISATION}-query") or "").strip()
         postal_code = (data.get(f"{STEP_ORGANISATION}-postal_code") or "").strip()
+        client_number = (
+            (data.get(f"{STEP_ORGANISATION}-client_number") or "").strip()
+            if "client_number" in form.fields
+            else ""
+        )
         try:
             page = int(self.request.POST.get("page", 1))
         except ValueError:
             page = 1
         context = {"chosen": self._chosen_establishment(), "search_done": False}
-        if query and (search_requested or not context["chosen"]):
-            if not postal_code or (len(postal_code) == 5 and postal_code.isdigit()):
-                results = search_establishments(query=query, postal_code=postal_code, page=page)
-                if results.error:
-                    form.add_error("query", results.error)
-                else:
-                    context["results"] = results
-                    context["rows"] = [
-                        {
-                            "establishment": establishment,
-                            "departement": establishment.departement,
-                            "activity": activity_label(establishment.activity),
-                        }
-                        for establishment in results.page
-                    ]
-                context["search_done"] = True
-        elif search_requested and not query:
-            form.add_error("query", _("Saisissez le nom de votre organisme, son SIREN ou son SIRET."))
+        if not (search_requested or not context["chosen"]):
+            return context
+        if client_number:
+            results, field = search_by_client_number(client_number, page=page), "client_number"
+        elif query and not form.errors.get("postal_code"):
+            results, field = search_establishments(query=query, postal_code=postal_code, page=page), "query"
+        else:
+            if search_requested and not query:
+                message = _("Saisissez le nom de votre organisme, son SIREN ou son SIRET.")
+                if "client_number" in form.fields:
+                    message = _(
+                        "Saisissez le nom de votre organisme, son SIREN, son SIRET ou votre numéro client."
+                    )
+                form.add_error("query", message)
+            return context
+        if results.error:
+            form.add_error(field, results.error)
+        else:
+            context["results"] = results
+            context["rows"] = [
+                {
+                    "establishment": establishment,
+                    "departement": establishment.departement,
+                    "activity": activity_label(establishment.activity),
+                }
+                for establishment in results.page
+            ]
+        context["search_done"] = True
         return context
 
     def _chosen_establishment(self):

@@ -7,10 +7,12 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from organisations.client_numbers import import_client_numbers
 from organisations.enums import MembershipStatus
 from organisations.models import (
     Category,
     CategoryFlag,
+    ClientNumber,
     Establishment,
     Function,
     LegalUnit,
@@ -71,6 +73,62 @@ class EstablishmentAdmin(ReadOnlyAdmin):
     list_filter = ["is_siege", "is_active", "is_diffusible"]
     list_select_related = ["legal_unit"]
     show_full_result_count = False
+
+
+class ClientNumberImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("Fichier CSV"),
+        help_text=_(
+            "Colonnes : numero_client, siren_ou_siret, nom (séparées par ; ou ,), la première ligne les nomme."
+        ),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > 20 * 1024 * 1024:
+            raise forms.ValidationError(_("Le fichier dépasse 20 Mo : découpez-le."))
+        return upload
+
+
+@admin.register(ClientNumber)
+class ClientNumberAdmin(admin.ModelAdmin):
+    list_display = ["number", "siren", "siret", "name", "imported_at"]
+    search_fields = ["=number", "=siren", "=siret", "name"]
+    change_list_template = "admin/organisations/clientnumber/change_list.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "importer/",
+                self.admin_site.admin_view(self.import_view),
+                name="organisations_clientnumber_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ClientNumberImportForm(request.POST or None, request.FILES or None)
+        report = None
+        if request.method == "POST" and form.is_valid():
+            report = import_client_numbers(
+                data=form.cleaned_data["file"].read(), by=request.user, request=request
+            )
+            self.message_user(
+                request,
+                _("%(created)d numéros créés, %(updated)d mis à jour, %(rejected)d lignes rejetées.")
+                % {"created": report.created, "updated": report.updated, "rejected": len(report.rejected)},
+                messages.WARNING if report.rejected else messages.SUCCESS,
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Importer des numéros clients"),
+            "form": form,
+            "report": report,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/organisations/clientnumber/import.html", context)
 
 
 class RefusalForm(forms.Form):

@@ -246,3 +246,24 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} — {self.legal_unit}"
+
+
+class ClientNumber(models.Model):
+    """The operator's own client number of an organisation (numéro client), imported by staff.
+
+    Stored without leading zeros: "000123" and "123" are the same number.
+    """
+
+    number = models.CharField(_("numéro client"), max_length=30, unique=True)
+    siren = models.CharField(_("SIREN"), max_length=9, db_index=True)
+    siret = models.CharField(_("SIRET"), max_length=14, blank=True)
+    name = models.CharField(_("nom"), max_length=255, blank=True)
+    imported_at = models.DateTimeField(_("importé le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("numéro client")
+        verbose_name_plural = _("numéros clients")
+        ordering = ["number"]
+
+    def __str__(self):
+        return f"{self.number} — {self.name or self.siren}"

@@ -9,6 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchQuery
 from django.core.paginator import Paginator
 from django.db.models import F, Q, QuerySet, Value
@@ -99,11 +100,33 @@ def search_establishments(
         queryset = queryset.filter(Q(postal_code=postal_code) | Q(cedex_code=postal_code))
     if departement:
         queryset = queryset.filter(departement=departement.strip().upper())
+    return _paginate(queryset, page, results)
+
+
+def _paginate(queryset: QuerySet, page: int, results: SearchResults) -> SearchResults:
     queryset = queryset.order_by(F("is_active").desc(), F("is_siege").desc(), "name", "siret")
     paginator = Paginator(queryset, PER_PAGE)
     results.page = paginator.get_page(page)
     results.total = paginator.count
     return results
+
+
+def search_by_client_number(typed: str, *, page: int = 1) -> SearchResults:
+    """The establishment (or, for a SIREN, the organisation's establishments) of a client number."""
+    from organisations.client_numbers import find_client_number
+
+    results = SearchResults(kind="client_number")
+    entry = find_client_number(typed)
+    if entry is None:
+        results.error = _(
+            "Ce numéro client est inconnu : vérifiez-le, ou écrivez-nous à %(email)s en indiquant le nom et le SIREN de votre organisme."
+        ) % {"email": settings.PORTAL_CONTACT_EMAIL}
+        return results
+    if entry.siret:
+        queryset = _visible().filter(siret=entry.siret)
+    else:
+        queryset = _visible().filter(legal_unit_id=entry.siren)
+    return _paginate(queryset, page, results)
 
 
 def get_searchable(siret: str) -> Establishment | None:

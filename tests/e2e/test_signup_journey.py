@@ -62,7 +62,7 @@ def test_a_stranger_signs_up_is_approved_sets_a_password_and_logs_in(live_server
 
     # Étape 2
     page.wait_for_url("**/inscription/organisme/")
-    page.get_by_label("Organisme").fill("metropole lyon")
+    page.locator("#id_organisme-query").fill("metropole lyon")
     page.get_by_role("button", name="Rechercher").click()
     assert "20004697700019" in page.content()
     screenshot(page, "03-etape-2-organisme")

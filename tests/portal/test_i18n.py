@@ -41,7 +41,8 @@ def test_the_english_catalogue_is_complete_and_compiled():
     with mo.open("rb") as handle:
         compiled = gettext.GNUTranslations(handle)
     entries = text.count("\nmsgid ") - 1  # less the header
-    assert len(compiled._catalog) - 1 == entries  # the .mo holds every entry of the .po
+    plurals = text.count("\nmsgid_plural ")  # two forms each in English
+    assert len(compiled._catalog) - 1 == entries + plurals  # the .mo holds every entry of the .po
     assert compiled.gettext("Créer un compte") == "Create an account"
     assert 'msgstr ""\n\n' not in text.split("\n\n", 1)[1] + "\n\n"
     assert "#, fuzzy" not in text
