@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from organisations import api as organisation_api
 from portal import views
 
 admin.site.site_header = _("Administration du portail")
@@ -16,6 +17,7 @@ urlpatterns = [
     path("inscription/", include("accounts.signup_urls")),
     path("captcha/", include("captcha.urls")),
     path("conditions-generales/", views.cgu, name="cgu"),
+    path("api/organisations", organisation_api.organisations, name="api_organisations"),
     path("", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]
