@@ -86,6 +86,14 @@ def search_establishments(
             queryset = _visible().filter(siret=number)
         else:
             queryset = _visible().filter(legal_unit_id=number)
+        # A valid number the mirror lacks is fetched live and stored. When the APIs cannot answer,
+        # the local results stand, with a note: never an error page.
+        from organisations import sync  # here: sync imports the services, which import this module
+
+        try:
+            sync.fetch_missing(number)
+        except Exception as error:
+            results.notes.append(sync.unavailable_note(error))
     else:
         words = normalize_words(query)
         if not words:

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from portal import env
@@ -154,6 +155,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "relay-pending-emails": {"task": "mailings.tasks.relay_pending_emails", "schedule": 60.0},
+    # Celery's clock is TIME_ZONE (Europe/Paris): after INSEE's nightly processing.
+    "sync-sirene": {"task": "organisations.tasks.sync_sirene", "schedule": crontab(hour=3, minute=30)},
 }
 
 # The operator -----------------------------------------------------------------------------------
@@ -190,6 +193,20 @@ PORTAL_ACCESS_LINK_HOURS = env.get_int("PORTAL_ACCESS_LINK_HOURS", 24, minimum=1
 PORTAL_BASE_URL = env.get_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 # Unconfirmed signups (code never typed) are forgotten after this many hours.
 PORTAL_PENDING_SIGNUP_HOURS = env.get_int("PORTAL_PENDING_SIGNUP_HOURS", 24, minimum=1)
+
+# The organisation registry's APIs (organisations/sirene_api.py). Without an INSEE key the daily
+# sync (sync_sirene) does nothing, and a number missing from the mirror is looked up in the API
+# Recherche d'entreprises only.
+INSEE_API_KEY = env.get_str("INSEE_API_KEY", "")
+INSEE_API_URL = env.get_url("INSEE_API_URL", {"https", "http"}, "https://api.insee.fr/api-sirene/3.11")
+RECHERCHE_ENTREPRISES_URL = env.get_url(
+    "RECHERCHE_ENTREPRISES_URL", {"https", "http"}, "https://recherche-entreprises.api.gouv.fr"
+)
+# Seconds to wait for an answer: the nightly sync can wait, a search typed in a form cannot.
+SIRENE_SYNC_TIMEOUT = env.get_int("SIRENE_SYNC_TIMEOUT", 60, minimum=1)
+SIRENE_LIVE_TIMEOUT = env.get_int("SIRENE_LIVE_TIMEOUT", 4, minimum=1, maximum=30)
+# Look a valid SIREN/SIRET missing from the mirror up in the APIs (off on a server without internet).
+SIRENE_LIVE_FETCH = env.get_bool("SIRENE_LIVE_FETCH", True)
 
 # Anti-spam image (django-simple-captcha, accounts/captcha.py): case-sensitive mixed-case text.
 CAPTCHA_CHALLENGE_FUNCT = "accounts.captcha.mixed_case_challenge"

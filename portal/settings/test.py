@@ -27,3 +27,5 @@ DATABASES["default"]["TEST"] = {"NAME": f"test_portal_{os.getpid()}"}  # noqa: F
 # Requests close their connection (the live server's thread must not hold the test database
 # open when it is dropped).
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# No test reaches the registry's APIs unless it mocks them (responses) and turns this on.
+SIRENE_LIVE_FETCH = False
