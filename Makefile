@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 PORT ?= 8000
 ROWS ?= 2000000
+QUERIES ?= 1000
 
-.PHONY: install system-deps run test lint format lock messages bench-startup clean-var
+.PHONY: install system-deps run test lint format lock messages bench-startup bench-search clean-var
 
 # Debian packages the tests need (package:command): translations, the browser, speech.
 SYSTEM_PACKAGES := gettext:msgfmt chromium:chromium espeak-ng:espeak-ng
@@ -59,3 +60,7 @@ clean-var:
 
 bench-startup:
 	bench/startup.sh
+
+# Imports a synthetic register of ROWS establishments into its own database, then times the search.
+bench-search: install
+	ROWS=$(ROWS) QUERIES=$(QUERIES) $(BIN)/python bench/search.py

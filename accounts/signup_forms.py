@@ -240,3 +240,15 @@ class ConfirmationForm(PortalForm):
             )
         },
     )
+
+
+class CodeForm(PortalForm):
+    """The code e-mailed to confirm the address."""
+
+    code = forms.CharField(
+        label=_("Code reçu par e-mail"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )

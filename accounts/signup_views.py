@@ -1,6 +1,5 @@
 """The signup wizard (four steps, one URL each), then the e-mail code page."""
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
@@ -20,7 +19,6 @@ from organisations.enums import MembershipStatus
 from organisations.models import Membership
 from organisations.referentials import activity_label, departement_name
 from organisations.search import get_searchable, search_by_client_number, search_establishments
-from portal.forms import PortalForm
 
 STEP_FUNCTION = "fonction"
 STEP_ORGANISATION = "organisme"
@@ -106,14 +104,13 @@ class SignupWizard(NamedUrlSessionWizardView):
     def _render_search(self):
         form = self.get_form(data=self.request.POST)
         form.is_valid()
-        query = form.cleaned_data.get("query", "") if hasattr(form, "cleaned_data") else ""
         # The search's own errors replace the "choose an establishment" one.
         form.errors.pop("siret", None)
         data = self.request.POST.copy()
         self.storage.set_step_data(
             STEP_ORGANISATION, {key: data.getlist(key) for key in data if key.startswith(STEP_ORGANISATION)}
         )
-        return self.render(form, search_requested=True, query=query)
+        return self.render(form, search_requested=True)
 
     # Rendering --------------------------------------------------------------------------------
 
@@ -250,16 +247,6 @@ def signup_start(request):
     return redirect(reverse("signup_step", kwargs={"step": STEP_FUNCTION}))
 
 
-class CodeForm(PortalForm):
-    code = forms.CharField(
-        label=_("Code reçu par e-mail"),
-        max_length=20,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
-        ),
-    )
-
-
 def _pending_or_404(request, token) -> PendingSignup:
     # The code page belongs to the browser that confirmed the wizard.
     if request.session.get("signup_token") != str(token):
@@ -276,7 +263,7 @@ def signup_code(request, token):
     pending = _pending_or_404(request, token)
     if pending.completed_at:
         return redirect("signup_result", token=token)
-    form = CodeForm(request.POST or None)
+    form = signup_forms.CodeForm(request.POST or None)
     if request.method == "POST" and "resend" in request.POST:
         try:
             resend_signup_code(pending=pending, request=request)
