@@ -7,33 +7,15 @@ from django.db import transaction
 
 from organisations.models import Establishment, LegalUnit
 from organisations.referentials import departement_of_commune, read_csv
-from organisations.services import refresh_search_index
+from organisations.services import SIRENE_ESTABLISHMENT_FIELDS, SIRENE_LEGAL_UNIT_FIELDS, refresh_search_index
 
 DEMO_ESTABLISHMENTS_FILE = "demo_establishments.csv"
 COMMUNES_FILE = "communes.csv"
 COMMUNE_LEGAL_CATEGORY = "7210"
 BATCH_SIZE = 5000
 
-LEGAL_UNIT_FIELDS = ["denomination", "sigle", "legal_category", "nic_siege", "is_active"]
-ESTABLISHMENT_FIELDS = [
-    "legal_unit",
-    "is_siege",
-    "is_active",
-    "is_diffusible",
-    "name",
-    "street_number",
-    "street_number_suffix",
-    "street_type",
-    "street_name",
-    "address_complement",
-    "postal_code",
-    "city",
-    "commune_code",
-    "departement",
-    "cedex_code",
-    "cedex_label",
-    "activity",
-]
+LEGAL_UNIT_FIELDS = SIRENE_LEGAL_UNIT_FIELDS
+ESTABLISHMENT_FIELDS = SIRENE_ESTABLISHMENT_FIELDS
 
 
 def _flag(value: str) -> bool:

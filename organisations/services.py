@@ -13,6 +13,29 @@ from organisations.models import Establishment, LegalUnit, Membership
 from organisations.search import search_text_for
 from portal import audit
 
+# The SIRENE values of a legal unit and an establishment, as the demo, the sync and the live fetch
+# upsert them.
+SIRENE_LEGAL_UNIT_FIELDS = ["denomination", "sigle", "legal_category", "nic_siege", "is_active"]
+SIRENE_ESTABLISHMENT_FIELDS = [
+    "legal_unit",
+    "is_siege",
+    "is_active",
+    "is_diffusible",
+    "name",
+    "street_number",
+    "street_number_suffix",
+    "street_type",
+    "street_name",
+    "address_complement",
+    "postal_code",
+    "city",
+    "commune_code",
+    "departement",
+    "cedex_code",
+    "cedex_label",
+    "activity",
+]
+
 
 def refresh_search_index(*, sirets=None, chunk_size: int = 2000) -> int:
     """Recompute search_text (in Python: no unaccent extension) then the tsvector (in SQL)."""

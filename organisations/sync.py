@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from organisations.models import Establishment, LegalUnit
-from organisations.services import refresh_search_index
+from organisations.services import SIRENE_ESTABLISHMENT_FIELDS, SIRENE_LEGAL_UNIT_FIELDS, refresh_search_index
 from organisations.sirene_api import (
     InseeClient,
     QuotaExceeded,
@@ -36,27 +36,9 @@ SYNC_LOCK_SECONDS = 6 * 3600  # longer than any sync; frees the lock of a killed
 NOT_FOUND_SECONDS = 3600  # a number no API knows is not asked for again within the hour
 API_DOWN_SECONDS = 60  # an API that failed is left alone this long: searches stay fast
 
-LEGAL_UNIT_FIELDS = ["denomination", "sigle", "legal_category", "nic_siege", "is_active", "last_processed_at"]
-ESTABLISHMENT_FIELDS = [
-    "legal_unit",
-    "is_siege",
-    "is_active",
-    "is_diffusible",
-    "name",
-    "street_number",
-    "street_number_suffix",
-    "street_type",
-    "street_name",
-    "address_complement",
-    "postal_code",
-    "city",
-    "commune_code",
-    "departement",
-    "cedex_code",
-    "cedex_label",
-    "activity",
-    "last_processed_at",
-]
+# The sync also records when INSEE last processed each row (the next sync starts from there).
+LEGAL_UNIT_FIELDS = [*SIRENE_LEGAL_UNIT_FIELDS, "last_processed_at"]
+ESTABLISHMENT_FIELDS = [*SIRENE_ESTABLISHMENT_FIELDS, "last_processed_at"]
 
 
 class SyncAlreadyRunning(Exception):
