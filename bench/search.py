@@ -31,7 +31,9 @@ def setup_django() -> None:
     url = os.environ["DATABASE_URL"]
     base, _, _name = url.rpartition("/")
     with psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE]).fetchone():
+        if not connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE]
+        ).fetchone():
             connection.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
     os.environ["DATABASE_URL"] = f"{base}/{BENCH_DATABASE}"
     import django
@@ -62,7 +64,9 @@ def build_queries(count: int, rng: random.Random) -> dict[str, list[dict]]:
         )
         sample = cursor.fetchall()
     stop = {"DE", "DU", "DES", "LA", "LE", "LES", "D", "L", "ET", "A"}
-    queries = {kind: [] for kind in ("name", "name_postal_code", "siren", "siret", "short_prefix", "common_words")}
+    queries = {
+        kind: [] for kind in ("name", "name_postal_code", "siren", "siret", "short_prefix", "common_words")
+    }
     common = ["COMMUNE", "ASSOCIATION", "SCI", "SYNDICAT", "ASSOCIATION DE", "COMMUNE DE", "SAS", "CCAS"]
     for siret, text, postal_code in sample:
         words = [word for word in text.split() if word not in stop and len(word) > 2] or text.split()
@@ -107,8 +111,10 @@ def run_naive(parameters: dict) -> None:
         f"WHERE e.is_diffusible AND {conditions}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) {base}", arguments)  # noqa: S608 (fixed fragments)
-        cursor.execute(f"SELECT e.siret {base} ORDER BY e.is_active DESC, e.is_siege DESC, e.name LIMIT 10", arguments)  # noqa: S608
+        cursor.execute(f"SELECT count(*) {base}", arguments)
+        cursor.execute(
+            f"SELECT e.siret {base} ORDER BY e.is_active DESC, e.is_siege DESC, e.name LIMIT 10", arguments
+        )
         cursor.fetchall()
 
 
@@ -139,11 +145,17 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM organisations_establishment")
         imported = cursor.fetchone()[0]
-    print(f"import : {imported:,} établissements en {seconds:.1f} s, {imported / seconds:,.0f} établissements/s (unités légales comprises)".replace(",", " "))
+    print(
+        f"import : {imported:,} établissements en {seconds:.1f} s, {imported / seconds:,.0f} établissements/s (unités légales comprises)".replace(
+            ",", " "
+        )
+    )
 
     rng = random.Random(arguments.seed)
     queries = build_queries(arguments.queries, rng)
-    print(f"\n{'type de requête':<18} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'naïf p50':>10} {'rapport':>8}")
+    print(
+        f"\n{'type de requête':<18} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'naïf p50':>10} {'rapport':>8}"
+    )
     for kind, parameter_list in queries.items():
         for parameters in parameter_list[:50]:  # warm the caches
             run_search(parameters)
