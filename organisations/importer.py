@@ -34,7 +34,7 @@ from pathlib import Path
 
 import psycopg
 from django.conf import settings
-from django.db import DataError, IntegrityError, connection, models, transaction
+from django.db import DataError, IntegrityError, OperationalError, connection, models, transaction
 from django.utils.translation import gettext as _
 
 from organisations.models import Establishment, LegalUnit
@@ -42,8 +42,15 @@ from organisations.models import Establishment, LegalUnit
 CHUNK_BYTES = 1 << 20
 LOCK_KEY = 7_402_110_001  # pg_try_advisory_lock key: one import at a time
 MAX_WORKERS = 4
-SESSION_SETTINGS = ("SET work_mem = '256MB'", "SET maintenance_work_mem = '512MB'")
-SWAP_LOCK_TIMEOUT = "60s"
+# Hash joins over the whole tables: estimates on computed columns (the cleaned SIRET) are guesses,
+# and a nested loop chosen on a bad one would take hours.
+SESSION_SETTINGS = (
+    "SET work_mem = '256MB'",
+    "SET maintenance_work_mem = '512MB'",
+    "SET enable_nestloop = off",
+)
+SWAP_LOCK_TIMEOUT = "5s"
+SWAP_ATTEMPTS = 12
 UNIT_WORDS = "organisations_import_unit_words"
 CITY_WORDS = "organisations_import_city_words"
 
@@ -54,6 +61,8 @@ class SireneImportError(Exception):
 
 @dataclass(frozen=True)
 class StockFile:
+    """One of the two stock files: the header names it must have, and the tables it goes through."""
+
     label: str
     file_name: str
     model: type[models.Model]
@@ -337,6 +346,9 @@ def _dates_table(loaded: LoadedFile, column: str) -> str:
 
 
 def _create_staging(stock: StockFile) -> str:
+    # Logged, unlike the load tables: it becomes the live table, which must survive a crash and
+    # which memberships' foreign keys point at (PostgreSQL refuses them on an unlogged table).
+    # SET LOGGED at the end would write the whole table a second time.
     return f"CREATE TABLE {stock.staging_table} (LIKE {stock.live_table} INCLUDING ALL EXCLUDING INDEXES)"
 
 
@@ -544,16 +556,14 @@ def check_live_table(cursor, stock: StockFile) -> None:
         )
 
 
-def swap_tables(cursor, swaps: list[tuple[StockFile, list[StagingIndex]]]) -> dict[str, int]:
-    """Put the staging tables in place of the live ones, in one transaction.
-
-    Rows that a foreign key (a membership, PROTECT) references and that the new files lack are
-    first copied from the live table, so that no registration loses its organisation. Returns the
-    number of rows kept that way, per live table.
-    """
+def _swap_once(
+    cursor, swaps: list[tuple[StockFile, list[StagingIndex]]]
+) -> tuple[dict[str, int], list[Reference]]:
     kept = {}
     with transaction.atomic():
         cursor.execute(f"SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}'")
+        # Index lookups for the few rows memberships point at, not scans of the tables under lock.
+        cursor.execute("SET LOCAL enable_nestloop = on")
         # A caller's transaction may hold deferred foreign-key checks, which forbid ALTER TABLE.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         references = {stock: references_to(cursor, stock.live_table) for stock, _indexes in swaps}
@@ -573,20 +583,41 @@ def swap_tables(cursor, swaps: list[tuple[StockFile, list[StagingIndex]]]) -> di
                     f"AND NOT EXISTS (SELECT FROM {stock.staging_table} staged WHERE ({staged_key}) = ({live_key}))"
                 )
                 kept[stock.live_table] += cursor.rowcount
-        for refs in references.values():
-            for reference in refs:
-                cursor.execute(f'ALTER TABLE {reference.table} DROP CONSTRAINT "{reference.name}"')
+        every_reference = [reference for refs in references.values() for reference in refs]
+        for reference in every_reference:
+            cursor.execute(f'ALTER TABLE {reference.table} DROP CONSTRAINT "{reference.name}"')
         for stock, indexes in swaps:
             cursor.execute(f"ALTER TABLE {stock.live_table} RENAME TO {stock.live_table}_old")
             cursor.execute(f"ALTER TABLE {stock.staging_table} RENAME TO {stock.live_table}")
             cursor.execute(f"DROP TABLE {stock.live_table}_old")
             for index in indexes:
                 cursor.execute(f'ALTER INDEX {index.staging_name} RENAME TO "{index.name}"')
-        for refs in references.values():
-            for reference in refs:
-                cursor.execute(
-                    f'ALTER TABLE {reference.table} ADD CONSTRAINT "{reference.name}" {reference.definition}'
-                )
+        # Checked after the swap (VALIDATE), without blocking search: the rows are there.
+        for reference in every_reference:
+            cursor.execute(
+                f'ALTER TABLE {reference.table} ADD CONSTRAINT "{reference.name}" {reference.definition} NOT VALID'
+            )
+    return kept, every_reference
+
+
+def swap_tables(cursor, swaps: list[tuple[StockFile, list[StagingIndex]]]) -> dict[str, int]:
+    """Put the staging tables in place of the live ones, in one transaction.
+
+    Rows that a foreign key (a membership, PROTECT) references and that the new files lack are
+    first copied from the live table, so that no registration loses its organisation. Returns the
+    number of rows kept that way, per live table. The transaction waits at most a few seconds for
+    the locks (searches queue behind it meanwhile), and tries again while a long query holds them.
+    """
+    for attempt in range(1, SWAP_ATTEMPTS + 1):
+        try:
+            kept, references = _swap_once(cursor, swaps)
+            break
+        except OperationalError as error:
+            if attempt == SWAP_ATTEMPTS or not isinstance(error.__cause__, psycopg.errors.LockNotAvailable):
+                raise
+            time.sleep(1)
+    for reference in references:
+        cursor.execute(f'ALTER TABLE {reference.table} VALIDATE CONSTRAINT "{reference.name}"')
     return kept
 
 
@@ -717,7 +748,7 @@ def format_duration(seconds: float) -> str:
 @dataclass
 class ImportSummary:
     files: list[LoadedFile] = field(default_factory=list)
-    kept: dict[str, int] = field(default_factory=dict)  # rows kept for memberships, per table
+    kept: dict[str, int] = field(default_factory=dict)  # rows kept for memberships, per file label
     seconds: float = 0.0
 
 
@@ -740,6 +771,7 @@ def _import_lock(cursor):
     finally:
         cursor.execute("RESET work_mem")
         cursor.execute("RESET maintenance_work_mem")
+        cursor.execute("RESET enable_nestloop")
         cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
 
 
@@ -774,7 +806,7 @@ def _run_import(
     if units:
         copy_stock_file(cursor, units, progress)
         # Prepared while the establishments file streams in.
-        job = units_statements(units, active_only=active_only)
+        job = [f"ANALYZE {UNITS.load_table}", *units_statements(units, active_only=active_only)]
         if establishments:
             job += unit_words_statements(UNITS.staging_table)
         units_ready = lanes.start(job)
@@ -793,7 +825,10 @@ def _run_import(
             cursor.execute(f"ANALYZE {UNITS.staging_table}")
     if establishments:
         with progress.step(_("Établissements : mots de recherche calculés")):
-            lanes.run(city_words_statements(establishments), [_create_staging(ESTABLISHMENTS)])
+            lanes.run(
+                city_words_statements(establishments),
+                [_create_staging(ESTABLISHMENTS), f"ANALYZE {ESTABLISHMENTS.load_table}"],
+            )
             cursor.execute(
                 f"SELECT pg_relation_size('{ESTABLISHMENTS.load_table}') / current_setting('block_size')::int"
             )
@@ -809,7 +844,8 @@ def _run_import(
         with progress.step(_("Établissements : index créés")):
             swaps.append((ESTABLISHMENTS, _build_indexes(cursor, lanes, establishments)))
     with progress.step(_("Tables remplacées")):
-        summary.kept = swap_tables(cursor, swaps)
+        kept = swap_tables(cursor, swaps)
+        summary.kept = {stock.label: kept[stock.live_table] for stock, _indexes in swaps}
 
 
 def import_sirene(

@@ -1,6 +1,8 @@
 """import_sirene: the stock files replace the mirror's tables, search answering until the swap."""
 
+import csv
 import io
+import threading
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -181,7 +183,7 @@ def test_rows_without_a_usable_identifier_are_left_out(tmp_path):
 
     out, _err = run_import(etablissements=path)
 
-    assert "1 lignes importées sur 2 lues" in out
+    assert "1 ligne importée sur 2 lues" in out
     assert list(Establishment.objects.values_list("siret", flat=True)) == ["20000400000028"]
 
 
@@ -378,10 +380,10 @@ def test_reads_the_csv_inside_a_zip(tmp_path):
 def test_columns_are_found_by_header_name(tmp_path):
     # The same file with its columns in reverse order.
     lines = ESTABLISHMENTS.read_text(encoding="utf-8").splitlines()
-    reader = importer.csv.reader(lines)
+    reader = csv.reader(lines)
     path = tmp_path / "StockEtablissement_utf8.csv"
     with path.open("w", encoding="utf-8", newline="") as file:
-        writer = importer.csv.writer(file, lineterminator="\n")
+        writer = csv.writer(file, lineterminator="\n")
         for row in reader:
             writer.writerow(reversed(row))
 
@@ -405,12 +407,33 @@ def test_rows_a_membership_points_at_are_kept():
     assert LegalUnit.objects.filter(siren=unit.siren).exists()
     assert not Establishment.objects.filter(siret=other.siret).exists()
     assert Establishment.objects.count() == len(ALL_SIRETS) + 1
-    assert "1 lignes absentes du fichier gardées" in out
+    assert "Établissements : 1 ligne absente du fichier gardée" in out
     membership.refresh_from_db()
     assert membership.establishment.siret == establishment.siret
-    assert "organisations_member_establishment_id_c8f14df4_fk_organisat" in [
-        name for name, *_rest in table_definition("organisations_establishment")["constraints"]
-    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname, convalidated FROM pg_constraint WHERE contype = 'f' "
+            "AND confrelid = 'organisations_establishment'::regclass"
+        )
+        assert cursor.fetchall() == [("organisations_member_establishment_id_c8f14df4_fk_organisat", True)]
+
+
+def test_the_swap_waits_for_a_long_query_to_end(monkeypatch):
+    monkeypatch.setattr(importer, "SWAP_LOCK_TIMEOUT", "100ms")
+    naps = []
+    nap = importer.time.sleep
+    monkeypatch.setattr(importer.time, "sleep", lambda seconds: naps.append(seconds) or nap(seconds))
+    with psycopg.connect(**connection.get_connection_params()) as reader:
+        # A long read holds its lock on the live table until its transaction ends, in a second.
+        reader.execute("SELECT count(*) FROM organisations_establishment")
+        timer = threading.Timer(1.0, reader.commit)
+        timer.start()
+
+        import_both()
+
+        timer.join()
+    assert naps  # it waited, then tried again
+    assert set(Establishment.objects.values_list("siret", flat=True)) == ALL_SIRETS
 
 
 def test_search_answers_from_the_live_table_until_the_swap(monkeypatch):

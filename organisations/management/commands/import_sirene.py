@@ -1,9 +1,16 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from organisations.importer import SireneImportError, format_count, format_duration, import_sirene
-from organisations.models import Establishment
+from organisations.importer import (
+    ESTABLISHMENTS,
+    SireneImportError,
+    format_count,
+    format_duration,
+    import_sirene,
+)
 
 
 class Command(BaseCommand):
@@ -40,25 +47,43 @@ class Command(BaseCommand):
                 interactive=self.stderr.isatty(),
             )
         except SireneImportError as error:
-            raise CommandError(f"{error} Les tables en service n'ont pas été modifiées.") from error
+            raise CommandError(
+                _("%(error)s Les tables en service n'ont pas été modifiées.") % {"error": error}
+            ) from error
         for loaded in summary.files:
             self.stdout.write(
-                f"{loaded.stock.label.capitalize()} : {format_count(loaded.imported)} lignes importées "
-                f"sur {format_count(loaded.rows)} lues."
+                ngettext(
+                    "%(label)s : %(imported)s ligne importée sur %(read)s lues.",
+                    "%(label)s : %(imported)s lignes importées sur %(read)s lues.",
+                    loaded.imported,
+                )
+                % {
+                    "label": loaded.stock.label.capitalize(),
+                    "imported": format_count(loaded.imported),
+                    "read": format_count(loaded.rows),
+                }
             )
-        for table, rows in summary.kept.items():
+        for label, rows in summary.kept.items():
             if rows:
                 self.stdout.write(
-                    f"{table} : {format_count(rows)} lignes absentes du fichier gardées, car des inscriptions y sont rattachées."
+                    ngettext(
+                        "%(label)s : %(rows)s ligne absente du fichier gardée, car des inscriptions y sont rattachées.",
+                        "%(label)s : %(rows)s lignes absentes du fichier gardées, car des inscriptions y sont rattachées.",
+                        rows,
+                    )
+                    % {"label": label.capitalize(), "rows": format_count(rows)}
                 )
-        establishments = sum(
-            loaded.imported for loaded in summary.files if loaded.stock.model is Establishment
+        establishments = sum(loaded.imported for loaded in summary.files if loaded.stock is ESTABLISHMENTS)
+        rate = (establishments or sum(loaded.imported for loaded in summary.files)) / max(
+            summary.seconds, 1e-6
         )
-        rows = establishments or sum(loaded.imported for loaded in summary.files)
-        what = "établissements" if establishments else "lignes"
         self.stdout.write(
             self.style.SUCCESS(
-                f"Import terminé en {format_duration(summary.seconds)} : "
-                f"{format_count(rows / max(summary.seconds, 1e-6))} {what}/s."
+                _("Import terminé en %(seconds)s : %(rate)s %(what)s/s.")
+                % {
+                    "seconds": format_duration(summary.seconds),
+                    "rate": format_count(rate),
+                    "what": _("établissements") if establishments else _("lignes"),
+                }
             )
         )
