@@ -5,11 +5,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from organisations.referentials import activity_label, departement_choices
-from organisations.search import search_establishments
+from organisations.search import MAX_PAGES, search_establishments
 from portal import ratelimit
 
 REQUESTS_PER_MINUTE = 60
-MAX_PAGE = 1000
 
 
 def _serialize(establishment) -> dict:
@@ -54,10 +53,10 @@ def organisations(request):
         errors["departement"] = [_("Département inconnu : %(value)s.") % {"value": departement[:10]}]
     try:
         page = int(request.GET.get("page", "1"))
-        if not 1 <= page <= MAX_PAGE:
+        if not 1 <= page <= MAX_PAGES:
             raise ValueError
     except ValueError:
-        errors["page"] = [_("La page est un nombre entier entre 1 et %(max)s.") % {"max": MAX_PAGE}]
+        errors["page"] = [_("La page est un nombre entier entre 1 et %(max)s.") % {"max": MAX_PAGES}]
         page = 1
     if errors:
         return JsonResponse({"errors": errors}, status=400)
@@ -67,6 +66,7 @@ def organisations(request):
     return JsonResponse(
         {
             "count": results.total,
+            "count_exact": results.total_is_exact,  # false: more than "count" match
             "page": results.page.number,
             "pages": results.page.paginator.num_pages,
             "per_page": results.page.paginator.per_page,

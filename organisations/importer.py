@@ -37,7 +37,8 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, OperationalError, connection, models, transaction
 from django.utils.translation import gettext as _
 
-from organisations.models import Establishment, LegalUnit
+from organisations.models import Establishment, LegalUnit, SearchWord
+from organisations.search import POSTAL_CODE_LEXEME, UNSEARCHED_WORDS
 
 CHUNK_BYTES = 1 << 20
 LOCK_KEY = 7_402_110_001  # pg_try_advisory_lock key: one import at a time
@@ -48,6 +49,8 @@ SESSION_SETTINGS = (
     "SET work_mem = '256MB'",
     "SET maintenance_work_mem = '512MB'",
     "SET enable_nestloop = off",
+    # The import runs its index builds side by side on its own connections, one core each.
+    "SET max_parallel_maintenance_workers = 0",
 )
 SWAP_LOCK_TIMEOUT = "5s"
 SWAP_ATTEMPTS = 12
@@ -126,6 +129,10 @@ ESTABLISHMENTS = StockFile(
 )
 
 
+# Not a file: the words of the new search vectors, for the prefixes typed in the search.
+WORDS = StockFile(label="mots de recherche", file_name="", model=SearchWord, columns=())
+
+
 @dataclass
 class LoadedFile:
     stock: StockFile
@@ -178,25 +185,11 @@ def sql_normalize(value: str) -> str:
     )
 
 
-def _lower_words(normalized: str) -> str:
-    """The words of sql_normalize's result, in lower case: the lexemes of the 'simple' search
-    configuration. Search words are kept so until search_text is written (upper case)."""
-    return f"string_to_array(lower(({normalized}) COLLATE \"C\"), ' ')"
-
-
-def _first_occurrences(words: str) -> str:
-    return (
-        f"SELECT word FROM unnest({words}) WITH ORDINALITY AS listed(word, place) "
-        f"WHERE array_position({words}, word) = place ORDER BY place"
-    )
-
-
-def sql_distinct_words(words: str) -> str:
-    """SQL giving a text[] without its repeated words, each kept at its first place."""
-    return (
-        f"CASE WHEN length(array_to_tsvector({words})) = cardinality({words}) THEN {words} "
-        f"ELSE ARRAY({_first_occurrences(words)}) END"
-    )
+def sql_lexemes(normalized: str) -> str:
+    """SQL giving the tsvector of sql_normalize's result: its words in lower case, each once, without
+    positions and without UNSEARCHED_WORDS (the lexemes of organisations.search.search_words)."""
+    unsearched = "{" + ",".join(sorted(UNSEARCHED_WORDS)) + "}"
+    return f"ts_delete(array_to_tsvector(string_to_array(lower(({normalized}) COLLATE \"C\"), ' ')), '{unsearched}'::text[])"
 
 
 # Files ------------------------------------------------------------------------------------------
@@ -380,26 +373,24 @@ def units_statements(units: LoadedFile, *, active_only: bool) -> list[str]:
 
 
 def unit_words_statements(units_table: str) -> list[str]:
-    """Each legal unit's search words (denomination, then acronym), computed once per unit."""
+    """Each legal unit's search lexemes (denomination and acronym), computed once per unit."""
     named = (
         "SELECT siren, CASE WHEN sigle = '' THEN denomination ELSE denomination || ' ' || sigle END AS name "
         f"FROM {units_table} OFFSET 0"
     )
     return [
-        f"CREATE UNLOGGED TABLE {UNIT_WORDS} AS SELECT siren, {sql_distinct_words('words')} AS words "
-        f"FROM (SELECT siren, {_lower_words(sql_normalize('name'))} AS words FROM ({named}) AS named "
-        "OFFSET 0) AS split",
+        f"CREATE UNLOGGED TABLE {UNIT_WORDS} AS SELECT siren, {sql_lexemes(sql_normalize('name'))} AS lexemes "
+        f"FROM ({named}) AS named",
         f"ANALYZE {UNIT_WORDS}",
     ]
 
 
 def city_words_statements(establishments: LoadedFile) -> list[str]:
-    """Each town name's search words, computed once per distinct name."""
+    """Each town name's search lexemes, computed once per distinct name."""
     return [
-        f"CREATE UNLOGGED TABLE {CITY_WORDS} AS SELECT city, {sql_distinct_words('words')} AS words "
-        f"FROM (SELECT city, {_lower_words(sql_normalize('city'))} AS words FROM (SELECT DISTINCT "
-        f"{establishments['libelleCommuneEtablissement']} AS city FROM {ESTABLISHMENTS.load_table}) AS cities "
-        "OFFSET 0) AS split",
+        f"CREATE UNLOGGED TABLE {CITY_WORDS} AS SELECT city, {sql_lexemes(sql_normalize('city'))} AS lexemes "
+        f"FROM (SELECT DISTINCT {establishments['libelleCommuneEtablissement']} AS city "
+        f"FROM {ESTABLISHMENTS.load_table}) AS cities",
         f"ANALYZE {CITY_WORDS}",
         _dates_table(establishments, "dateDernierTraitementEtablissement"),
     ]
@@ -410,11 +401,10 @@ def establishments_insert(
 ) -> str:
     """Staging establishments of a range of the load table's blocks, with their search words.
 
-    The words are those of organisations.search.search_text_for: the establishment's name, its
-    legal unit's denomination and acronym, its town, each word once. The usual cases are array
-    operations: town words all in the unit's words (COMMUNE DE X in X), or none; the others go
-    through unnest. search_vector holds these words as lexemes without positions, as the search
-    (prefixes joined by &) needs: to_tsvector would cost 40 % more import time for nothing.
+    search_vector holds the lexemes of organisations.search.search_words: the establishment's
+    name, its legal unit's denomination and acronym, its town, each once and without positions
+    (the search joins prefixes with &: positions would cost import time for nothing). Units' and
+    towns' lexemes are computed once each, then merged here by tsvector concatenation.
     """
     e = {name: f"e.{column}" for name, column in establishments.columns.items()}
     first, last = blocks
@@ -452,34 +442,31 @@ def establishments_insert(
         f"SELECT {', '.join(f'{sql} AS {column}' for column, sql in columns.items())} "
         f"FROM {ESTABLISHMENTS.load_table} e WHERE {' AND '.join(filters)} OFFSET 0"
     )
-    words = (
-        "SELECT r.*, coalesce(unit.words, '{}') AS d, coalesce(town.words, '{}') AS c, dates.moment, "
-        f"CASE WHEN r.name = '' THEN '{{}}' ELSE {_lower_words(sql_normalize('r.name'))} END AS n "
-        f"FROM ({rows}) r LEFT JOIN {UNIT_WORDS} unit ON unit.siren = left(r.siret, 9) "
+    own_name = f"CASE WHEN r.name = '' THEN ''::tsvector ELSE {sql_lexemes(sql_normalize('r.name'))} END"
+    codes = ", ".join(
+        f"'{POSTAL_CODE_LEXEME}' || left(r.{column}, 5)" for column in ("postal_code", "cedex_code")
+    )
+    postal_codes = f"array_to_tsvector(array_remove(ARRAY[{codes}], '{POSTAL_CODE_LEXEME}'))"
+    lexemes = f"coalesce(unit.lexemes, '') || coalesce(town.lexemes, '') || {own_name} || {postal_codes}"
+    values = {column: f"r.{column}" for column in columns if column != "processed"}
+    values |= {"siren": "left(r.siret, 9)", "last_processed_at": "dates.moment", "search_vector": lexemes}
+    source = (
+        f"({rows}) r LEFT JOIN {UNIT_WORDS} unit ON unit.siren = left(r.siret, 9) "
         f"LEFT JOIN {CITY_WORDS} town ON town.city = r.city "
         f"LEFT JOIN {ESTABLISHMENTS.dates_table} dates ON dates.text = r.processed "
-        "WHERE length(r.siret) = 14 OFFSET 0"
+        "WHERE length(r.siret) = 14"
     )
-    # d (unit) and c (town) are free of repeats; dc is NULL, and so is a, when only unnest can tell.
-    unit_and_town = (
-        f"SELECT *, CASE WHEN c <@ d THEN d WHEN NOT (c && d) THEN d || c END AS dc FROM ({words}) w OFFSET 0"
-    )
-    all_words = (
-        "SELECT *, CASE WHEN cardinality(n) = 0 THEN dc WHEN NOT (n && dc) AND "
-        f"length(array_to_tsvector(n)) = cardinality(n) THEN n || dc END AS a FROM ({unit_and_town}) dc OFFSET 0"
-    )
-    texts = (
-        f"SELECT *, CASE WHEN a IS NOT NULL THEN a ELSE ARRAY({_first_occurrences('n || d || c')}) END AS words "
-        f"FROM ({all_words}) a OFFSET 0"
-    )
-    values = {column: f"t.{column}" for column in columns if column != "processed"}
-    values |= {
-        "siren": "left(t.siret, 9)",
-        "last_processed_at": "t.moment",
-        "search_text": "upper(array_to_string(t.words, ' ') COLLATE \"C\")",
-        "search_vector": "array_to_tsvector(t.words)",
-    }
-    return _insert(ESTABLISHMENTS, values, f"({texts}) t")
+    return _insert(ESTABLISHMENTS, values, source)
+
+
+def words_statements() -> list[str]:
+    """The staging table of the words of the new vectors (organisations.search.text_query)."""
+    return [
+        _create_staging(WORDS),
+        f"INSERT INTO {WORDS.staging_table} (word) SELECT word FROM ts_stat('SELECT search_vector FROM "
+        f"{ESTABLISHMENTS.staging_table}') WHERE word NOT LIKE '{POSTAL_CODE_LEXEME}%' AND length(word) <= "
+        f"{SearchWord._meta.get_field('word').max_length}",
+    ]
 
 
 # Indexes and the swap ---------------------------------------------------------------------------
@@ -756,7 +743,7 @@ def _work_tables() -> list[str]:
     tables = [UNIT_WORDS, CITY_WORDS]
     for stock in (UNITS, ESTABLISHMENTS):
         tables += [stock.load_table, stock.dates_table, stock.staging_table]
-    return tables
+    return [*tables, WORDS.staging_table]
 
 
 @contextmanager
@@ -772,17 +759,17 @@ def _import_lock(cursor):
         cursor.execute("RESET work_mem")
         cursor.execute("RESET maintenance_work_mem")
         cursor.execute("RESET enable_nestloop")
+        cursor.execute("RESET max_parallel_maintenance_workers")
         cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
 
 
-def _build_indexes(cursor, lanes: Lanes, loaded: LoadedFile) -> list[StagingIndex]:
-    stock = loaded.stock
+def _build_indexes(cursor, lanes: Lanes, stock: StockFile, path: Path | None = None) -> list[StagingIndex]:
     indexes = staging_indexes(cursor, stock)
     try:
         lanes.run(*[[index.create] for index in indexes])
     except (IntegrityError, psycopg.IntegrityError):
         raise SireneImportError(
-            _("%(file)s contient des identifiants en double.") % {"file": loaded.path.name}
+            _("%(file)s contient des identifiants en double.") % {"file": path.name if path else stock.label}
         ) from None
     return indexes
 
@@ -821,7 +808,7 @@ def _run_import(
         cursor.execute(f"SELECT count(*) FROM {UNITS.staging_table}")
         units.imported = cursor.fetchone()[0]
         with progress.step(_("Unités légales : index créés")):
-            swaps.append((UNITS, _build_indexes(cursor, lanes, units)))
+            swaps.append((UNITS, _build_indexes(cursor, lanes, UNITS, units.path)))
             cursor.execute(f"ANALYZE {UNITS.staging_table}")
     if establishments:
         with progress.step(_("Établissements : mots de recherche calculés")):
@@ -842,7 +829,10 @@ def _run_import(
             establishments.imported = sum(lanes.run(*jobs))
             cursor.execute(f"ANALYZE {ESTABLISHMENTS.staging_table}")
         with progress.step(_("Établissements : index créés")):
-            swaps.append((ESTABLISHMENTS, _build_indexes(cursor, lanes, establishments)))
+            words_ready = lanes.start(words_statements())  # beside the index builds
+            swaps.append((ESTABLISHMENTS, _build_indexes(cursor, lanes, ESTABLISHMENTS, establishments.path)))
+            lanes.wait(words_ready)
+            swaps.append((WORDS, _build_indexes(cursor, lanes, WORDS)))
     with progress.step(_("Tables remplacées")):
         kept = swap_tables(cursor, swaps)
         summary.kept = {stock.label: kept[stock.live_table] for stock, _indexes in swaps}

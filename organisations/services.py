@@ -1,16 +1,15 @@
+import json
 from itertools import islice
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchVector
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mailings.services import queue_email
 from organisations.enums import MembershipStatus
-from organisations.models import Establishment, LegalUnit, Membership
-from organisations.search import search_text_for
+from organisations.models import Establishment, LegalUnit, Membership, SearchWord
+from organisations.search import POSTAL_CODE_LEXEME, search_words
 from portal import audit
 
 # The SIRENE values of a legal unit and an establishment, as the demo, the sync and the live fetch
@@ -38,13 +37,16 @@ SIRENE_ESTABLISHMENT_FIELDS = [
 
 
 def refresh_search_index(*, sirets=None, chunk_size: int = 2000) -> int:
-    """Recompute search_text (in Python: no unaccent extension) then the tsvector (in SQL)."""
-    queryset = Establishment.objects.all()
+    """Recompute the search_vector of establishments (all, or these SIRETs) from their names, their
+    legal units' and their towns: words normalised in Python (PostgreSQL has no unaccent without
+    its extension), lexemes without positions, as the importer writes them."""
+    queryset = Establishment.objects.order_by()
     if sirets is not None:
         queryset = queryset.filter(siret__in=list(sirets))
-    rows = queryset.values_list("siret", "legal_unit_id", "name", "city", "search_text").iterator(
-        chunk_size=chunk_size
-    )
+    rows = queryset.values_list("siret", "legal_unit_id", "name", "city", "postal_code", "cedex_code")
+    rows = rows.iterator(chunk_size=chunk_size)
+    table = Establishment._meta.db_table
+    updated = 0
     while chunk := list(islice(rows, chunk_size)):
         units = {
             siren: (denomination, sigle)
@@ -52,14 +54,32 @@ def refresh_search_index(*, sirets=None, chunk_size: int = 2000) -> int:
                 siren__in={row[1] for row in chunk}
             ).values_list("siren", "denomination", "sigle")
         }
-        changed = []
-        for siret, siren, name, city, current in chunk:
+        vectors, new_words = [], set()
+        for siret, siren, name, city, postal_code, cedex_code in chunk:
             denomination, sigle = units.get(siren, ("", ""))
-            text = search_text_for(name=name, denomination=denomination, sigle=sigle, city=city)
-            if text != current:
-                changed.append(Establishment(siret=siret, search_text=text))
-        Establishment.objects.bulk_update(changed, ["search_text"])
-    return queryset.update(search_vector=SearchVector(F("search_text"), config="simple"))
+            words = search_words(
+                name=name,
+                denomination=denomination,
+                sigle=sigle,
+                city=city,
+                postal_code=postal_code,
+                cedex_code=cedex_code,
+            )
+            vectors.append({"siret": siret, "words": words})
+            new_words.update(word for word in words if not word.startswith(POSTAL_CODE_LEXEME))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET search_vector = array_to_tsvector(v.words) "  # noqa: S608 (the model's table)
+                "FROM jsonb_to_recordset(%s::jsonb) AS v(siret text, words text[]) "
+                f"WHERE {table}.siret = v.siret",
+                [json.dumps(vectors)],
+            )
+            updated += cursor.rowcount
+        # The words a typed prefix may stand for (organisations.search.text_query).
+        SearchWord.objects.bulk_create(
+            [SearchWord(word=word) for word in sorted(new_words)], ignore_conflicts=True
+        )
+    return updated
 
 
 class InvalidDecision(Exception):

@@ -246,6 +246,26 @@ def test_the_summary_shows_every_answer_with_modify_links(client, establishment)
     assert page.count('name="wizard_goto_step"') >= 4  # three "Modifier" and the previous step
 
 
+def test_the_organisation_step_says_when_more_match_than_are_counted(client, monkeypatch):
+    from organisations import search
+
+    monkeypatch.setattr(search, "COUNT_LIMIT", 1000)
+    monkeypatch.setattr(search, "PER_PAGE", 1)
+    monkeypatch.setattr(search, "MAX_PAGES", 1000)
+    EstablishmentFactory.create_batch(3, legal_unit__denomination="SYNDICAT DES EAUX")
+    client.get(reverse("signup"), follow=True)
+    post_step(client, "fonction", function_data())
+    page = post_step(client, "organisme", {"query": "syndicat", "postal_code": ""}, action="search")
+    assert "3 organismes trouvés" in page.content.decode()
+
+    monkeypatch.setattr(search, "COUNT_LIMIT", 2)
+    page = post_step(client, "organisme", {"query": "syndicat", "postal_code": ""}, action="search")
+    text = page.content.decode()
+    assert "Plus de 2 organismes trouvés — précisez votre recherche" in text
+    assert text.count('name="organisme-siret"') == 1
+    assert 'name="page" value="2"' in text
+
+
 def test_the_organisation_step_searches_paginates_and_prefills_the_contact_step(client, establishment):
     for number in range(12):
         EstablishmentFactory(

@@ -56,4 +56,4 @@ class EstablishmentFactory(factory.django.DjangoModelFactory):
     def indexed(obj, create, extracted, **kwargs):
         if create:
             refresh_search_index(sirets=[obj.siret])
-            obj.refresh_from_db(fields=["search_text", "search_vector"])
+            obj.refresh_from_db(fields=["search_vector"])

@@ -31,7 +31,13 @@ def test_search_by_name_returns_the_documented_fields(client, paris, django_asse
         response = client.get(URL, {"q": "commune paris"})
     assert response.status_code == 200
     body = response.json()
-    assert (body["count"], body["page"], body["pages"], body["per_page"]) == (1, 1, 1, 10)
+    assert (body["count"], body["count_exact"], body["page"], body["pages"], body["per_page"]) == (
+        1,
+        True,
+        1,
+        1,
+        10,
+    )
     assert body["results"][0] == {
         "siret": "21750001600019",
         "siren": "217500016",
@@ -75,6 +81,7 @@ def test_pages_of_ten(client):
         ({"q": "paris", "departement": "999"}, "departement", "Département inconnu"),
         ({"q": "paris", "page": "zéro"}, "page", "La page est un nombre entier"),
         ({"q": "paris", "page": "0"}, "page", "La page est un nombre entier"),
+        ({"q": "paris", "page": "101"}, "page", "La page est un nombre entier entre 1 et 100."),
         ({"q": "x" * 100_000}, None, None),
         ({"q": "\x00\x01 paris"}, None, None),
     ],
@@ -97,3 +104,14 @@ def test_rate_limited_per_ip(client, paris, monkeypatch):
 
 def test_only_get(client):
     assert client.post(URL, {"q": "paris"}).status_code == 405
+
+
+def test_beyond_the_count_limit_the_count_is_not_exact(client, monkeypatch):
+    from organisations import search
+
+    monkeypatch.setattr(search, "COUNT_LIMIT", 4)
+    EstablishmentFactory.create_batch(6, legal_unit__denomination="SYNDICAT DES EAUX")
+
+    body = client.get(URL, {"q": "syndicat"}).json()
+
+    assert (body["count"], body["count_exact"], len(body["results"])) == (4, False, 6)

@@ -16,7 +16,8 @@ from django.db import connection
 from organisations import importer
 from organisations.importer import LOCK_KEY, sql_normalize
 from organisations.models import Establishment, LegalUnit
-from organisations.search import normalize_words, search_establishments, search_text_for
+from organisations.models import SearchWord
+from organisations.search import normalize_words, search_establishments, search_words
 from tests.organisations.factories import EstablishmentFactory, LegalUnitFactory
 from tests.organisations.test_staff_queue import make_membership
 
@@ -109,9 +110,8 @@ def test_imports_every_row_with_its_values():
         "cedex_label": "",
         "activity": "35.13Z",
         "last_processed_at": None,
-        "search_text": "SIEG DE LA GIRONDE SYNDICAT INTERCOMMUNAL D ELECTRICITE GAZ ET EAU 33 BORDEAUX",
-        "search_vector": "'33' 'bordeaux' 'd' 'de' 'eau' 'electricite' 'et' 'gaz' 'gironde' 'intercommunal' "
-        "'la' 'sieg' 'syndicat'",
+        "search_vector": "'33' 'bordeaux' 'cp=33000' 'eau' 'electricite' 'gaz' 'gironde' 'intercommunal' "
+        "'sieg' 'syndicat'",
     }
     assert LegalUnit.objects.filter(siren="253300008").values().get() == {
         "siren": "253300008",
@@ -193,18 +193,30 @@ def test_rows_without_a_usable_identifier_are_left_out(tmp_path):
 def test_search_words_are_those_of_the_python_search():
     import_both()
 
-    for establishment in Establishment.objects.select_related("legal_unit"):
+    establishments = list(Establishment.objects.select_related("legal_unit"))
+    assert any(establishment.cedex_code for establishment in establishments)
+    all_words = set()
+    for establishment in establishments:
         unit = establishment.legal_unit
-        expected = search_text_for(
-            name=establishment.name, denomination=unit.denomination, sigle=unit.sigle, city=establishment.city
+        expected = search_words(
+            name=establishment.name,
+            denomination=unit.denomination,
+            sigle=unit.sigle,
+            city=establishment.city,
+            postal_code=establishment.postal_code,
+            cedex_code=establishment.cedex_code,
         )
-        assert establishment.search_text == expected, establishment.siret
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM organisations_establishment "
-            "WHERE search_vector <> strip(to_tsvector('simple', search_text))"
-        )
-        assert cursor.fetchone()[0] == 0
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT tsvector_to_array(search_vector) FROM organisations_establishment WHERE siret = %s",
+                [establishment.siret],
+            )
+            assert cursor.fetchone()[0] == expected, establishment.siret
+        all_words.update(expected)
+    # The words a typed prefix may stand for: every word of the vectors, no postal code.
+    assert set(SearchWord.objects.values_list("word", flat=True)) == {
+        word for word in all_words if not word.startswith("cp=")
+    }
 
 
 TRICKY_NAMES = [
@@ -267,9 +279,10 @@ def test_search_answers_right_after_an_import():
     assert found(search_establishments(query="ajac")) == ["20000400000010", "20000400000028"]
     assert found(search_establishments(query="commune emeraude")) == ["24000100800012"]
     assert found(search_establishments(query="sieg 33")) == ["25330000800013"]
+    # Two open head offices: by SIRET.
     assert found(search_establishments(query="bordeaux", postal_code="33000")) == [
-        "53440000700017",
         "25330000800013",
+        "53440000700017",
     ]
     assert found(search_establishments(query="allocations", postal_code="33085")) == ["53440000700017"]
     assert found(search_establishments(query="province", departement="988")) == ["98800000600011"]
@@ -415,7 +428,7 @@ def test_rows_a_membership_points_at_are_kept():
             "SELECT conname, convalidated FROM pg_constraint WHERE contype = 'f' "
             "AND confrelid = 'organisations_establishment'::regclass"
         )
-        assert cursor.fetchall() == [("organisations_member_establishment_id_c8f14df4_fk_organisat", True)]
+        assert cursor.fetchall() == [("organisations_membership_establishment_id_c8f14df4_fk", True)]
 
 
 def test_the_swap_waits_for_a_long_query_to_end(monkeypatch):

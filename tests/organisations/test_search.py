@@ -3,7 +3,8 @@ from stdnum import luhn
 from stdnum.fr import siren as siren_number
 from stdnum.fr import siret as siret_number
 
-from organisations.search import get_searchable, search_establishments
+from organisations import search
+from organisations.search import get_searchable, search_establishments, text_query
 from tests.organisations.factories import EstablishmentFactory, LegalUnitFactory, with_check_digit
 
 pytestmark = pytest.mark.django_db
@@ -222,10 +223,11 @@ def test_ten_results_per_page_with_the_total():
     assert len(set(sirets)) == 23
 
 
-def test_a_page_of_results_costs_two_queries(django_assert_num_queries):
+def test_a_page_of_results_costs_three_queries(django_assert_num_queries):
     EstablishmentFactory.create_batch(12, legal_unit__denomination="CENTRE HOSPITALIER")
 
-    with django_assert_num_queries(2):  # the count, then the page with its legal units
+    # The words the prefixes begin, the matches (counted and sorted), the page with its legal units.
+    with django_assert_num_queries(3):
         results = search_establishments(query="centre hospitalier")
         names = [
             (establishment.display_name, establishment.legal_unit.sigle) for establishment in results.page
@@ -243,3 +245,79 @@ def test_get_searchable_returns_only_what_the_search_could_show():
     assert get_searchable(with_check_digit("1" * 13)) is None  # valid but unknown
     assert get_searchable(visible.siren) is None
     assert get_searchable("") is None
+
+
+# Large result sets and prefixes --------------------------------------------------------------
+
+
+def test_beyond_the_count_limit_the_total_says_more_and_the_order_holds(monkeypatch):
+    closed = EstablishmentFactory.create_batch(3, closed=True, legal_unit__denomination="CENTRE SOCIAL")
+    secondary = EstablishmentFactory.create_batch(4, secondary=True, legal_unit__denomination="CENTRE SOCIAL")
+    head_offices = EstablishmentFactory.create_batch(5, legal_unit__denomination="CENTRE SOCIAL")
+    expected = [
+        e.siret for group in (head_offices, secondary, closed) for e in sorted(group, key=lambda e: e.siret)
+    ]
+
+    exact = search_establishments(query="centre social")
+    assert (exact.total, exact.total_is_exact) == (12, True)
+    assert found(exact) + found(search_establishments(query="centre social", page=2)) == expected
+
+    # Past the limit the matches are not all read: the page comes from the order index, same order.
+    monkeypatch.setattr(search, "COUNT_LIMIT", 6)
+    capped = search_establishments(query="centre social")
+    assert (capped.total, capped.total_is_exact) == (6, False)
+    assert found(capped) == expected[:10]
+
+
+def test_pages_links_are_elided_around_the_current_page(monkeypatch):
+    monkeypatch.setattr(search, "PER_PAGE", 1)
+    monkeypatch.setattr(search, "MAX_PAGES", 100)
+    EstablishmentFactory.create_batch(12, legal_unit__denomination="CENTRE SOCIAL")
+
+    results = search_establishments(query="centre social", page=6)
+
+    assert results.page.number == 6
+    assert [str(number) for number in results.page_numbers] == ["1", "…", "4", "5", "6", "7", "8", "…", "12"]
+
+
+def test_a_prefix_stands_for_the_words_it_begins(paris):
+    EstablishmentFactory(legal_unit=LegalUnitFactory(denomination="COMMERCE DE PARIS"), city="PARIS")
+
+    assert text_query("comm pari") == "('commerce' | 'commune') & ('paris')"
+    assert text_query("zzz paris") is None  # no word begins with ZZZ: nothing can match
+    assert found(search_establishments(query="zzz paris")) == []
+    assert len(found(search_establishments(query="comm pari"))) == 2
+
+
+def test_a_prefix_beginning_too_many_words_stays_a_prefix(paris, monkeypatch):
+    EstablishmentFactory(legal_unit=LegalUnitFactory(denomination="COMMERCE DE PARIS"), city="PARIS")
+    monkeypatch.setattr(search, "PREFIX_WORDS", 1)
+
+    assert text_query("comm") == "'comm':*"
+    assert len(found(search_establishments(query="comm"))) == 2
+
+
+def test_link_words_and_single_letters_are_left_out_beside_other_words(paris):
+    orleans = EstablishmentFactory(
+        legal_unit=LegalUnitFactory(denomination="OEUVRE D'ORLEANS"), city="ORLEANS"
+    )
+    departement = EstablishmentFactory(
+        legal_unit=LegalUnitFactory(denomination="DEPARTEMENT DU NORD"), city="LILLE"
+    )
+
+    assert text_query("commune de") == "('commune')"
+    assert text_query("l'oeuvre d'orléans") == "('oeuvre') & ('orleans')"
+    assert found(search_establishments(query="commune de")) == [paris.siret]
+    assert found(search_establishments(query="Œuvre d’Orléans")) == [orleans.siret]
+    # Alone, a link word is a prefix like any other.
+    assert departement.siret in found(search_establishments(query="de"))
+    # They are not words of the index.
+    assert "'de'" not in paris.search_vector and "'d'" not in orleans.search_vector
+
+
+def test_the_postal_code_is_a_word_of_the_index_that_nobody_can_type(paris):
+    assert text_query("paris", postal_code="75004") == "('paris') & 'cp=75004'"
+    # Typed in the name field, "cp=75004" is two words, CP and 75004, which no name holds.
+    assert found(search_establishments(query="cp=75004")) == []
+    assert found(search_establishments(query="paris", postal_code="75004")) == [paris.siret]
+    assert found(search_establishments(query="paris", postal_code="75005")) == []
