@@ -15,8 +15,7 @@ from django.db import connection
 
 from organisations import importer
 from organisations.importer import LOCK_KEY, sql_normalize
-from organisations.models import Establishment, LegalUnit
-from organisations.models import SearchWord
+from organisations.models import Establishment, LegalUnit, SearchWord
 from organisations.search import normalize_words, search_establishments, search_words
 from tests.organisations.factories import EstablishmentFactory, LegalUnitFactory
 from tests.organisations.test_staff_queue import make_membership
