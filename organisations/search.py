@@ -202,9 +202,8 @@ def _paginate_text(lexemes: str, departement: str, number, results: SearchResult
     planner cannot send to the GIN index (it would collect every match before sorting them).
     """
     number = _page_number(number)
-    matches = Establishment.objects.filter(_matching(lexemes), is_diffusible=True)
-    if departement:
-        matches = matches.filter(departement=departement.strip().upper())
+    where = {"is_diffusible": True} | ({"departement": departement.strip().upper()} if departement else {})
+    matches = Establishment.objects.filter(_matching(lexemes), **where)
     found = list(matches.values_list("siret", "is_active", "is_siege")[: COUNT_LIMIT + 1])
     if len(found) <= COUNT_LIMIT:
         results.total, results.total_is_exact = len(found), True
@@ -215,9 +214,7 @@ def _paginate_text(lexemes: str, departement: str, number, results: SearchResult
         rows = [by_siret[siret] for siret in sirets if siret in by_siret]
     else:
         results.total, results.total_is_exact = COUNT_LIMIT, False
-        dense = _visible().filter(_matching(lexemes, "ts_match_vq(search_vector, %s::tsquery)"))
-        if departement:
-            dense = dense.filter(departement=departement.strip().upper())
+        dense = _visible().filter(_matching(lexemes, "ts_match_vq(search_vector, %s::tsquery)"), **where)
         rows = list(dense.order_by(*RESULT_ORDER)[(number - 1) * PER_PAGE : number * PER_PAGE])
     paginator = Paginator(Establishment.objects.none(), PER_PAGE)
     paginator.count = results.total  # known: the paginator must not count
