@@ -8,13 +8,14 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from accounts.models import PendingSignup, User
 from mailings.services import queue_email
-from organisations.enums import MembershipStatus
+from organisations.enums import MembershipStatus, OnboardingRule
 from organisations.models import Category, CategoryFlag, Function, Membership
 from organisations.onboarding import decide
 from organisations.search import get_searchable
@@ -105,6 +106,7 @@ def resend_signup_code(*, pending: PendingSignup, request=None) -> None:
 class SignupOutcome:
     membership: Membership
     created: bool  # False: this person was already registered in this organisation
+    notice: str = ""  # what the applicant must know of the outcome (the admin role was taken)
 
 
 def verify_signup_code(*, pending: PendingSignup, code: str, request=None) -> SignupOutcome:
@@ -116,7 +118,7 @@ def verify_signup_code(*, pending: PendingSignup, code: str, request=None) -> Si
         pending = PendingSignup.objects.select_for_update().get(pk=pending.pk)
         if pending.completed_at:
             membership = Membership.objects.get(pk=pending.data["membership_id"])
-            return SignupOutcome(membership=membership, created=False)
+            return SignupOutcome(membership=membership, created=False, notice=pending.data.get("notice", ""))
         max_tries = settings.PORTAL_EMAIL_CODE["max_tries"]
         if pending.tries >= max_tries:
             raise SignupError(_("Trop d'essais pour ce code : demandez-en un nouveau."))
@@ -159,51 +161,84 @@ def _unique_identifiant(first_name: str, last_name: str) -> str:
     return candidate
 
 
+def _identifiant_for(data: dict) -> str:
+    """The identifiant chosen in the wizard, unless someone took it since; else one made up."""
+    chosen = data.get("identifiant") or ""
+    if chosen and not User.objects.filter(identifiant__iexact=chosen).exists():
+        return chosen
+    return _unique_identifiant(data["first_name"], data["last_name"])
+
+
+def _find_or_create_user(*, pending: PendingSignup, data: dict, request=None) -> User:
+    user = User.objects.filter(email__iexact=pending.email).order_by("pk").first()
+    if user is not None:
+        return user
+    user = User(
+        identifiant=_identifiant_for(data),
+        email=pending.email,
+        civilite=data["civilite"],
+        first_name=data["first_name"],
+        last_name=data["last_name"],
+        phone_landline=data["phone_landline"],
+        phone_mobile=data["phone_mobile"],
+    )
+    user.set_unusable_password()
+    user.save()
+    audit.record("account.created", actor=user, target=user, request=request)
+    return user
+
+
+MEMBERSHIP_ANSWERS = [
+    "title",
+    "departement",
+    "address",
+    "address_complement",
+    "postal_code",
+    "city",
+    "phone_landline",
+    "phone_mobile",
+    "cgu_version",
+]
+
+
 def complete_signup(*, pending: PendingSignup, request=None) -> SignupOutcome:
-    """The e-mail is confirmed: create (or find) the person, their membership, and apply the rules."""
+    """The e-mail is confirmed: create (or find) the person, their membership, and apply the rules.
+
+    Runs in verify_signup_code's transaction, with the organisation locked while the rules decide:
+    of two first users confirming at once, one gets the admin role's letter and the other waits
+    for them (DESIGN §2).
+    """
+    from habilitations.models import Service
+    from habilitations.services import request_habilitations
+    from organisations.delegation import lock_organisation, offer_admin_role, start_claim
+
     data = pending.data
     establishment = get_searchable(data["siret"])
     if establishment is None:
         raise SignupError(_("Cet organisme n'est plus disponible : recommencez votre inscription."))
-    user = User.objects.filter(email__iexact=pending.email).order_by("pk").first()
-    if user is None:
-        user = User(
-            identifiant=_unique_identifiant(data["first_name"], data["last_name"]),
-            email=pending.email,
-            civilite=data["civilite"],
-            first_name=data["first_name"],
-            last_name=data["last_name"],
-            phone_landline=data["phone_landline"],
-            phone_mobile=data["phone_mobile"],
-        )
-        user.set_unusable_password()
-        user.save()
-        audit.record("account.created", actor=user, target=user, request=request)
-
+    user = _find_or_create_user(pending=pending, data=data, request=request)
+    lock_organisation(establishment.legal_unit_id)
     membership = Membership.objects.filter(user=user, legal_unit=establishment.legal_unit).first()
-    created = membership is None
+    # A registration whose admin claim lapsed may be renewed (reference: "vous devrez renouveler
+    # votre demande d'inscription"); any other is the same registration, not a new one.
+    created = membership is None or membership.status == MembershipStatus.LAPSED
+    notice = ""
     if created:
-        decision = decide(establishment=establishment, email=pending.email)
-        membership = Membership.objects.create(
-            user=user,
-            establishment=establishment,
-            legal_unit=establishment.legal_unit,
-            status=decision.status,
-            rule=decision.rule,
-            category=Category.objects.get(pk=data["category"]),
-            function=Function.objects.get(pk=data["function"]),
-            title=data["title"],
-            departement=data["departement"],
-            address=data["address"],
-            address_complement=data["address_complement"],
-            postal_code=data["postal_code"],
-            city=data["city"],
-            email=pending.email,
-            phone_landline=data["phone_landline"],
-            phone_mobile=data["phone_mobile"],
-            cgu_version=data["cgu_version"],
-            decided_at=timezone.now() if decision.status == MembershipStatus.APPROVED else None,
+        accepts_admin_role = bool(data.get("accepts_admin_role"))
+        decision = decide(
+            establishment=establishment, email=pending.email, accepts_admin_role=accepts_admin_role
         )
+        membership = membership or Membership(user=user, legal_unit=establishment.legal_unit)
+        membership.establishment = establishment
+        membership.status = decision.status
+        membership.rule = decision.rule
+        membership.category = Category.objects.get(pk=data["category"])
+        membership.function = Function.objects.get(pk=data["function"])
+        membership.email = pending.email
+        for name in MEMBERSHIP_ANSWERS:
+            setattr(membership, name, data[name])
+        membership.decided_at = timezone.now() if decision.status == MembershipStatus.APPROVED else None
+        membership.save()
         membership.flags.set(CategoryFlag.objects.filter(pk__in=data.get("flags", [])))
         audit.record(
             "signup.completed",
@@ -212,16 +247,33 @@ def complete_signup(*, pending: PendingSignup, request=None) -> SignupOutcome:
             request=request,
             details={"rule": decision.rule, "status": decision.status, "siret": establishment.siret},
         )
+        services = Service.objects.filter(pk__in=data.get("services", []), is_active=True)
+        if services:
+            request_habilitations(membership=membership, services=services, by=user, request=request)
+        if membership.status == MembershipStatus.PENDING_ACTIVATION:
+            start_claim(membership=membership, request=request)
+        elif accepts_admin_role:
+            notice = _(
+                "Un autre membre de votre organisme a demandé le rôle d'administrateur juste avant vous : "
+                "votre inscription sera validée par l'administrateur de votre organisme."
+            )
         _notify_outcome(membership, request=request)
+        if (
+            decision.rule == OnboardingRule.R3_DELEGATED_ADMIN
+            and membership.status == MembershipStatus.PENDING_ADMIN
+        ):
+            offer_admin_role(siren=establishment.legal_unit_id, request=request)
     else:
         audit.record("signup.repeated", actor=user, target=membership, request=request)
     pending.completed_at = timezone.now()
-    pending.data = {**pending.data, "membership_id": membership.pk, "created": created}
+    pending.data = {**pending.data, "membership_id": membership.pk, "created": created, "notice": notice}
     pending.save(update_fields=["completed_at", "data"])
-    return SignupOutcome(membership=membership, created=created)
+    return SignupOutcome(membership=membership, created=created, notice=notice)
 
 
 def _notify_outcome(membership: Membership, *, request=None) -> None:
+    from accounts import access
+    from organisations.delegation import organisation_admin
     from organisations.services import notify_membership_approved
 
     context = {"membership": membership, "operator": settings.PORTAL_OPERATOR_NAME}
@@ -231,3 +283,25 @@ def _notify_outcome(membership: Membership, *, request=None) -> None:
         queue_email(to=membership.email, template="registration_pending", context=context)
         if settings.PORTAL_STAFF_EMAIL:
             queue_email(to=settings.PORTAL_STAFF_EMAIL, template="registration_to_review", context=context)
+    elif membership.status == MembershipStatus.PENDING_ADMIN:
+        admin = organisation_admin(membership.legal_unit_id)
+        queue_email(
+            to=membership.email,
+            template="registration_pending_admin",
+            context={**context, "has_admin": admin is not None},
+        )
+        if admin is not None:
+            member_url = access.absolute_url(
+                reverse("gestion:member", kwargs={"siren": membership.legal_unit_id, "pk": membership.pk}),
+                request,
+            )
+            queue_email(
+                to=admin.email,
+                template="registration_to_admin",
+                context={**context, "admin": admin, "member_url": member_url},
+            )
+    elif (
+        membership.status == MembershipStatus.PENDING_ACTIVATION and not membership.user.has_usable_password()
+    ):
+        # The claimant logs in to type the letter's code: they choose their password meanwhile.
+        access.send_access_link(user=membership.user, request=request)

@@ -6,11 +6,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.captcha import CaseSensitiveCaptchaField
 from accounts.enums import Civilite
-from accounts.validators import normalize_phone, validate_professional_email
+from accounts.validators import normalize_phone, validate_chosen_identifiant, validate_professional_email
+from habilitations.models import Service
 from organisations.models import Category, CategoryFlag, Function
+from organisations.onboarding import waits_for_organisation_admin
 from organisations.referentials import departement_choices
 from organisations.search import get_searchable
-from portal.forms import PortalForm
+from portal.forms import HintedCheckboxSelectMultiple, PortalForm
 
 
 class FunctionIdentityForm(PortalForm):
@@ -38,7 +40,8 @@ class FunctionIdentityForm(PortalForm):
         label=_("Précisions"),
         queryset=CategoryFlag.objects.none(),
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=HintedCheckboxSelectMultiple,
+        template_name=HintedCheckboxSelectMultiple.field_template_name,
     )
     civilite = forms.ChoiceField(label=_("Civilité"), choices=Civilite.choices, widget=forms.RadioSelect)
     first_name = forms.CharField(
@@ -63,10 +66,7 @@ class FunctionIdentityForm(PortalForm):
         self.fields["function"].choices = [("", _("Sélectionnez votre fonction")), *groups.items()]
         flags = CategoryFlag.objects.filter(categories__is_active=True).distinct()
         self.fields["flags"].queryset = flags
-        self.fields["flags"].choices = [
-            (flag.pk, {"label": flag.label, "help_text": flag.help_text})
-            for flag in flags.prefetch_related("categories")
-        ]
+        self.fields["flags"].widget.hints = {str(flag.pk): flag.help_text for flag in flags}
         if not flags:
             del self.fields["flags"]
 
@@ -200,9 +200,51 @@ class ContactForm(PortalForm):
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
 
-    def __init__(self, *args, **kwargs):
+    identifiant = forms.CharField(
+        label=_("Choisissez votre identifiant"),
+        max_length=150,
+        help_text=_(
+            "Il vous servira à vous connecter : mémorisez-le. Lettres sans accent, chiffres et . _ @ - ; "
+            "ni le nom, ni le SIREN, ni le numéro client de votre organisme."
+        ),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+    )
+    services = forms.ModelMultipleChoiceField(
+        label=_("Choisissez les services que vous souhaitez utiliser"),
+        help_text=_("L'administrateur de votre organisme validera ou modifiera les accès que vous demandez."),
+        queryset=Service.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, establishment=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.establishment = establishment
         self.fields["departement"].choices = [("", _("Sélectionnez un département")), *departement_choices()]
+        if not settings.PORTAL_CHOOSE_IDENTIFIANT:
+            del self.fields["identifiant"]
+        services = Service.objects.filter(is_active=True)
+        # Later users of an organisation with an admin choose their services now (reference: CAS 2).
+        if establishment is not None and waits_for_organisation_admin(establishment) and services.exists():
+            self.fields["services"].queryset = services
+        else:
+            del self.fields["services"]
+
+    def clean(self):
+        cleaned = super().clean()
+        identifiant = (cleaned.get("identifiant") or "").strip()
+        if identifiant:
+            try:
+                validate_chosen_identifiant(
+                    identifiant, establishment=self.establishment, email=cleaned.get("email", "")
+                )
+            except forms.ValidationError as error:
+                self.add_error("identifiant", error)
+            else:
+                cleaned["identifiant"] = identifiant
+        return cleaned
 
     def clean_postal_code(self):
         value = self.cleaned_data["postal_code"].strip()
@@ -232,6 +274,15 @@ class ConfirmationForm(PortalForm):
             "Respectez les majuscules et les minuscules. Si l'image est difficile à lire, affichez-en une autre."
         ),
     )
+    accept_admin_role = forms.BooleanField(
+        label=_("J'accepte le rôle d'administrateur de mon organisme."),
+        error_messages={
+            "required": _(
+                "Vous êtes le premier utilisateur de votre organisme : acceptez le rôle d'administrateur "
+                "pour poursuivre votre inscription."
+            )
+        },
+    )
     accept_cgu = forms.BooleanField(
         label=_("J'accepte les conditions générales d'utilisation du portail."),
         error_messages={
@@ -240,6 +291,11 @@ class ConfirmationForm(PortalForm):
             )
         },
     )
+
+    def __init__(self, *args, offers_admin_role=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not offers_admin_role:
+            del self.fields["accept_admin_role"]
 
 
 class CodeForm(PortalForm):

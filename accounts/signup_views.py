@@ -8,15 +8,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
-from formtools.wizard.views import NamedUrlSessionWizardView
+from formtools.wizard.views import NamedUrlSessionWizardView, normalize_name
 
 from accounts import signup_forms
 from accounts.enums import Civilite
 from accounts.models import PendingSignup
 from accounts.services import SignupError, resend_signup_code, start_signup, verify_signup_code
 from accounts.validators import display_phone
-from organisations.enums import MembershipStatus
+from organisations.enums import OPEN_CLAIM_STATUSES
 from organisations.models import Membership
+from organisations.onboarding import offers_admin_role, waits_for_organisation_admin
 from organisations.referentials import activity_label, departement_name
 from organisations.search import get_searchable, search_by_client_number, search_establishments
 
@@ -54,6 +55,21 @@ class SignupWizard(NamedUrlSessionWizardView):
         if (step or self.steps.current) == STEP_CONFIRMATION and self.storage.extra_data.get(CAPTCHA_SOLVED):
             del form.fields["captcha"]
         return form
+
+    def get_form_kwargs(self, step=None):
+        kwargs = super().get_form_kwargs(step)
+        if step == STEP_CONTACT:
+            kwargs["establishment"] = self._chosen_establishment()
+        elif step == STEP_CONFIRMATION:
+            kwargs["offers_admin_role"] = self._offers_admin_role()
+        return kwargs
+
+    def _offers_admin_role(self) -> bool:
+        """R3: the applicant would be the organisation's first user, offered its admin role."""
+        establishment = self._chosen_establishment()
+        contact = self.storage.get_step_data(STEP_CONTACT) or {}
+        email = (contact.get(f"{STEP_CONTACT}-email") or "").strip().lower()
+        return bool(establishment and email) and offers_admin_role(establishment=establishment, email=email)
 
     def get_form_initial(self, step):
         if step == STEP_CONTACT:
@@ -136,6 +152,10 @@ class SignupWizard(NamedUrlSessionWizardView):
         if self.steps.current == STEP_CONFIRMATION:
             context["summary"] = self._summary()
             context["audio_available"] = bool(settings.CAPTCHA_SPEECH_COMMAND)
+            establishment = context["summary"]["establishment"]
+            context["waits_for_admin"] = establishment is not None and waits_for_organisation_admin(
+                establishment
+            )
         return context
 
     def _organisation_context(self, form, search_requested):
@@ -199,6 +219,7 @@ class SignupWizard(NamedUrlSessionWizardView):
             "departement_label": departement_name(contact.get("departement", "")),
             "phone_landline": display_phone(contact.get("phone_landline", "")),
             "phone_mobile": display_phone(contact.get("phone_mobile", "")),
+            "services": contact.get("services") or [],
         }
 
     # Done -------------------------------------------------------------------------------------
@@ -224,6 +245,9 @@ class SignupWizard(NamedUrlSessionWizardView):
             "phone_landline": contact["phone_landline"],
             "phone_mobile": contact["phone_mobile"],
             "cgu_version": settings.PORTAL_CGU_VERSION,
+            "identifiant": contact.get("identifiant", ""),
+            "services": [service.pk for service in contact.get("services") or []],
+            "accepts_admin_role": form_dict[STEP_CONFIRMATION].cleaned_data.get("accept_admin_role", False),
         }
         try:
             pending = start_signup(data=data, request=self.request)
@@ -243,7 +267,7 @@ signup_wizard = SignupWizard.as_view(url_name="signup_step", done_step_name="ter
 def signup_start(request):
     """/inscription/: the first step, answers kept; /inscription/?recommencer starts afresh."""
     if "recommencer" in request.GET:
-        request.session.pop(f"wizard_{SignupWizard.get_prefix(request)}", None)
+        request.session.pop(f"wizard_{normalize_name(SignupWizard.__name__)}", None)
     return redirect(reverse("signup_step", kwargs={"step": STEP_FUNCTION}))
 
 
@@ -279,7 +303,12 @@ def signup_code(request, token):
             form.add_error("code", str(error))
         else:
             return redirect("signup_result", token=token)
-    context = {"form": form, "pending": pending, "title": _("Confirmez votre adresse électronique")}
+    context = {
+        "form": form,
+        "pending": pending,
+        "code_length": settings.PORTAL_EMAIL_CODE["length"],
+        "title": _("Confirmez votre adresse électronique"),
+    }
     return render(request, "accounts/signup/code.html", context)
 
 
@@ -293,8 +322,12 @@ def signup_result(request, token):
     context = {
         "membership": membership,
         "already_registered": not pending.data.get("created", True),
-        "approved": membership.status == MembershipStatus.APPROVED,
-        "pending_staff": membership.status == MembershipStatus.PENDING_STAFF,
+        "notice": pending.data.get("notice", ""),
+        "status": membership.status,
+        "claim": membership.admin_claims.filter(status__in=OPEN_CLAIM_STATUSES).first(),
+        "has_admin": Membership.objects.filter(
+            legal_unit_id=membership.legal_unit_id, is_admin=True
+        ).exists(),
         "title": _("Votre inscription"),
     }
     return render(request, "accounts/signup/result.html", context)

@@ -1,6 +1,7 @@
 """Validation of what applicants type: French phone numbers, professional e-mail addresses."""
 
 import re
+import unicodedata
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -108,3 +109,48 @@ def validate_professional_email(value: str) -> None:
             code="free_mail",
             params={"domain": domain},
         )
+
+
+def _letters_and_digits(value: str) -> str:
+    text = unicodedata.normalize("NFKD", value or "").encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]", "", text)
+
+
+def validate_chosen_identifiant(value: str, *, establishment=None, email: str = "") -> None:
+    """An identifiant chosen in the wizard: free (without regard to case), and neither the
+    organisation's name, nor its client number, nor its SIREN (reference: "n'utilisez pas comme
+    identifiant le nom de votre établissement ou votre n° client"). An identifiant is taken unless
+    it is the account of ``email`` itself."""
+    from accounts.models import User, identifiant_validator
+    from organisations.models import ClientNumber
+
+    identifiant_validator(value)
+    if len(value) < 3:
+        raise ValidationError(_("Votre identifiant doit compter au moins 3 caractères."), code="too_short")
+    compact = _letters_and_digits(value)
+    if establishment is not None:
+        unit = establishment.legal_unit
+        names = {_letters_and_digits(name) for name in (unit.denomination, unit.sigle, establishment.name)}
+        numbers = {unit.siren, establishment.siret}
+        numbers |= {
+            number.lstrip("0")
+            for number in ClientNumber.objects.filter(siren=unit.siren).values_list("number", flat=True)
+        }
+        if compact in names - {""}:
+            raise ValidationError(
+                _(
+                    "N'utilisez pas le nom de votre organisme comme identifiant : il doit vous désigner, vous."
+                ),
+                code="organisation_name",
+            )
+        if compact.lstrip("0") in numbers or unit.siren in compact:
+            raise ValidationError(
+                _(
+                    "N'utilisez pas le SIREN, le SIRET ou le numéro client de votre organisme comme identifiant."
+                ),
+                code="organisation_number",
+            )
+    owners = User.objects.filter(identifiant__iexact=value)
+    # The same person signing up again (same address) keeps their account, and its identifiant.
+    if owners.exists() and not (email and owners.filter(email__iexact=email).exists()):
+        raise ValidationError(_("Cet identifiant est déjà pris : choisissez-en un autre."), code="taken")

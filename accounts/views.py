@@ -100,7 +100,7 @@ class AccessLinkView(FormView):
             return self.render_invalid()
         auth_login(self.request, user, backend=LOGIN_BACKEND)
         messages.success(self.request, _("Votre mot de passe est enregistré : vous êtes connecté."))
-        return redirect("home")
+        return redirect(settings.LOGIN_REDIRECT_URL)
 
 
 # Login by e-mailed code -------------------------------------------------------------------------

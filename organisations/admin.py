@@ -8,8 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from organisations.client_numbers import import_client_numbers
+from organisations.delegation import DelegationError, send_new_letter
 from organisations.enums import MembershipStatus
 from organisations.models import (
+    AdminClaim,
     Category,
     CategoryFlag,
     ClientNumber,
@@ -317,3 +319,80 @@ class MembershipAdmin(admin.ModelAdmin):
             else "",
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(AdminClaim)
+class AdminClaimAdmin(admin.ModelAdmin):
+    """Requests for the admin role (rule R3): staff follow them and send a new letter when one is
+    lost or its code blocked. Rows are never edited here; the code's hash is never shown."""
+
+    list_display = [
+        "legal_unit",
+        "applicant",
+        "status",
+        "expires_at",
+        "tries",
+        "letters_sent",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    search_fields = [
+        "=legal_unit__siren",
+        "legal_unit__denomination",
+        "membership__email",
+        "membership__user__email",
+        "membership__user__identifiant",
+    ]
+    list_select_related = ["legal_unit", "membership__user"]
+    fields = [
+        "legal_unit",
+        "membership",
+        "status",
+        "expires_at",
+        "tries",
+        "letters_sent",
+        "letter",
+        "created_at",
+        "reminder_sent_at",
+        "closed_at",
+    ]
+    readonly_fields = fields
+    actions = ["send_new_letters"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # A claim's page is read-only; the permission stands for the action on the list.
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("demandeur"), ordering="membership__user__last_name")
+    def applicant(self, claim):
+        return claim.membership.user
+
+    @admin.action(
+        description=_("Envoyer un nouveau courrier (le code précédent ne sera plus valable)"),
+        permissions=["change"],
+    )
+    def send_new_letters(self, request, queryset):
+        sent = 0
+        for claim in queryset.select_related("membership__user", "legal_unit"):
+            try:
+                send_new_letter(claim=claim, by=request.user, request=request)
+            except DelegationError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                sent += 1
+        if sent:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d nouveau courrier est à imprimer ; le demandeur est prévenu par courriel.",
+                    "%(count)d nouveaux courriers sont à imprimer ; les demandeurs sont prévenus par courriel.",
+                    sent,
+                )
+                % {"count": sent},
+            )

@@ -4,9 +4,12 @@ from django.utils.translation import gettext_lazy as _
 
 class MembershipStatus(models.TextChoices):
     PENDING_STAFF = "pending_staff", _("en attente de validation par l'opérateur")
-    # R1 and R3 (delegated administration) add their pending states here.
+    PENDING_ADMIN = "pending_admin", _("en attente de validation par l'administrateur de la structure")
+    PENDING_ACTIVATION = "pending_activation", _("en attente du code d'activation")
     APPROVED = "approved", _("validée")
     REFUSED = "refused", _("refusée")
+    DEACTIVATED = "deactivated", _("désactivée")
+    LAPSED = "lapsed", _("expirée")
 
 
 class OnboardingRule(models.TextChoices):
@@ -20,3 +23,16 @@ class TrustKind(models.TextChoices):
     SIREN = "siren", _("SIREN")
     LEGAL_CATEGORY = "legal_category", _("catégorie juridique")
     EMAIL_DOMAIN = "email_domain", _("domaine de messagerie d'une organisation")
+
+
+class AdminClaimStatus(models.TextChoices):
+    """A request for the admin role of an organisation, confirmed by the letter's code (R3)."""
+
+    PENDING = "pending", _("en attente du code")
+    BLOCKED = "blocked", _("code bloqué après trop d'essais")
+    ACTIVATED = "activated", _("activée")
+    LAPSED = "lapsed", _("expirée")
+
+
+# A claim that still holds the organisation: later applicants wait for it (R1).
+OPEN_CLAIM_STATUSES = [AdminClaimStatus.PENDING, AdminClaimStatus.BLOCKED]

@@ -7,7 +7,13 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from organisations.enums import MembershipStatus, OnboardingRule, TrustKind
+from organisations.enums import (
+    OPEN_CLAIM_STATUSES,
+    AdminClaimStatus,
+    MembershipStatus,
+    OnboardingRule,
+    TrustKind,
+)
 
 
 class LegalUnit(models.Model):
@@ -250,6 +256,9 @@ class Membership(models.Model):
         related_name="+",
     )
     refusal_reason = models.TextField(_("motif du refus"), blank=True)
+    deactivation_reason = models.TextField(_("motif de la désactivation"), blank=True)
+    # Rule R3: the organisation's administrator, confirmed by the letter to the legal representative.
+    is_admin = models.BooleanField(_("administrateur de la structure"), default=False)
 
     class Meta:
         verbose_name = _("inscription")
@@ -264,11 +273,80 @@ class Membership(models.Model):
                 condition=~Q(status=MembershipStatus.REFUSED) | ~Q(refusal_reason=""),
                 name="org_membership_refusal_has_reason",
             ),
+            # Exactly one administrator per organisation, whatever runs at the same instant.
+            models.UniqueConstraint(
+                fields=["legal_unit"], condition=Q(is_admin=True), name="org_membership_one_admin"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_admin=False) | Q(status=MembershipStatus.APPROVED),
+                name="org_membership_admin_is_approved",
+            ),
         ]
         indexes = [models.Index(fields=["status", "created_at"], name="org_membership_queue_idx")]
 
     def __str__(self):
         return f"{self.user} — {self.legal_unit}"
+
+
+class AdminClaim(models.Model):
+    """A request for the admin role of an organisation (rule R3).
+
+    A letter with an activation code goes to the legal representative at the head office; the
+    applicant becomes admin when they type the code before ``expires_at``. Only a hash of the code
+    is kept (Argon2, as passwords). A new letter replaces the code; too many wrong tries block it.
+    """
+
+    membership = models.ForeignKey(
+        Membership, verbose_name=_("inscription"), on_delete=models.CASCADE, related_name="admin_claims"
+    )
+    legal_unit = models.ForeignKey(
+        LegalUnit, verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="admin_claims"
+    )
+    status = models.CharField(
+        _("état"), max_length=20, choices=AdminClaimStatus.choices, default=AdminClaimStatus.PENDING
+    )
+    code_hash = models.CharField(_("empreinte du code"), max_length=128, editable=False)
+    expires_at = models.DateTimeField(_("code valable jusqu'au"))
+    tries = models.PositiveSmallIntegerField(_("essais manqués"), default=0)
+    letter = models.ForeignKey(
+        "mailings.Letter",
+        verbose_name=_("courrier en cours"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    letters_sent = models.PositiveSmallIntegerField(_("courriers émis"), default=0)
+    created_at = models.DateTimeField(_("demandé le"), auto_now_add=True)
+    reminder_sent_at = models.DateTimeField(_("rappel envoyé le"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("clos le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("demande de rôle d'administrateur")
+        verbose_name_plural = _("demandes de rôle d'administrateur")
+        ordering = ["-created_at"]
+        constraints = [
+            # One letter at a time per organisation: later applicants wait for its code (R1).
+            models.UniqueConstraint(
+                fields=["legal_unit"],
+                condition=Q(status__in=OPEN_CLAIM_STATUSES),
+                name="org_adminclaim_one_open_per_organisation",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status__in=OPEN_CLAIM_STATUSES),
+                name="org_adminclaim_open_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.membership.user} — {self.legal_unit}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_CLAIM_STATUSES
 
 
 class ClientNumber(models.Model):

@@ -2,14 +2,17 @@
 
 Rules are tried in order R1, R2, R3, R4; the operator's preset says which are on. A rule that
 applies returns its decision; R4 (staff validation) is the fallback whatever the preset.
+
+R1 and R3 read the organisation's admin and open claim: the caller decides with the organisation
+locked (organisations.delegation.lock_organisation), so that the answer still holds when it acts.
 """
 
 from dataclasses import dataclass
 
 from django.conf import settings
 
-from organisations.enums import MembershipStatus, OnboardingRule, TrustKind
-from organisations.models import Establishment, TrustedDomainEntry
+from organisations.enums import OPEN_CLAIM_STATUSES, MembershipStatus, OnboardingRule, TrustKind
+from organisations.models import AdminClaim, Establishment, Membership, TrustedDomainEntry
 
 
 @dataclass(frozen=True)
@@ -31,24 +34,44 @@ def is_trusted(*, establishment: Establishment, email: str) -> bool:
     return entries.exists()
 
 
-def _organisation_admin(*, establishment, email):
-    # R1 — the organisation already has an active admin: arrives with delegated administration.
+def has_admin_or_claim(siren: str) -> bool:
+    """R1: an admin decides this organisation's registrations, or will once their letter's code is
+    typed (later applicants wait for it)."""
+    return (
+        Membership.objects.filter(legal_unit_id=siren, is_admin=True).exists()
+        or AdminClaim.objects.filter(legal_unit_id=siren, status__in=OPEN_CLAIM_STATUSES).exists()
+    )
+
+
+def waits_for_organisation_admin(establishment: Establishment) -> bool:
+    """Whether rule R1 decides a registration in this organisation now (the wizard then offers
+    the services, whose requests go to the admin)."""
+    return "R1" in settings.PORTAL_ONBOARDING_RULES and has_admin_or_claim(establishment.legal_unit_id)
+
+
+def _organisation_admin(*, establishment, email, accepts_admin_role):
+    if has_admin_or_claim(establishment.legal_unit_id):
+        return Decision(OnboardingRule.R1_ORGANISATION_ADMIN, MembershipStatus.PENDING_ADMIN)
     return None
 
 
-def _trusted_domain(*, establishment, email):
+def _trusted_domain(*, establishment, email, accepts_admin_role):
     if is_trusted(establishment=establishment, email=email):
         return Decision(OnboardingRule.R2_TRUSTED_DOMAIN, MembershipStatus.APPROVED)
     return None
 
 
-def _first_admin(*, establishment, email):
-    # R3 — first user offered the admin role, letter to the legal representative: arrives with
-    # delegated administration.
-    return None
+def _first_admin(*, establishment, email, accepts_admin_role):
+    if has_admin_or_claim(establishment.legal_unit_id):
+        return None
+    if accepts_admin_role:
+        return Decision(OnboardingRule.R3_DELEGATED_ADMIN, MembershipStatus.PENDING_ACTIVATION)
+    # Offered the role but not accepted (it was taken and freed while they confirmed): they wait,
+    # and are offered it again (organisations.delegation.offer_admin_role).
+    return Decision(OnboardingRule.R3_DELEGATED_ADMIN, MembershipStatus.PENDING_ADMIN)
 
 
-def _staff_validation(*, establishment, email):
+def _staff_validation(*, establishment, email, accepts_admin_role):
     return Decision(OnboardingRule.R4_STAFF_VALIDATION, MembershipStatus.PENDING_STAFF)
 
 
@@ -60,11 +83,18 @@ RULES = [
 ]
 
 
-def decide(*, establishment: Establishment, email: str) -> Decision:
+def decide(*, establishment: Establishment, email: str, accepts_admin_role: bool = False) -> Decision:
     enabled = set(settings.PORTAL_ONBOARDING_RULES)
     for rule, apply in RULES:
         if rule in enabled:
-            decision = apply(establishment=establishment, email=email)
+            decision = apply(establishment=establishment, email=email, accepts_admin_role=accepts_admin_role)
             if decision is not None:
                 return decision
-    return _staff_validation(establishment=establishment, email=email)
+    return _staff_validation(establishment=establishment, email=email, accepts_admin_role=accepts_admin_role)
+
+
+def offers_admin_role(*, establishment: Establishment, email: str) -> bool:
+    """Whether the applicant is the organisation's first user and is offered its admin role (R3)."""
+    return decide(establishment=establishment, email=email, accepts_admin_role=True).rule == (
+        OnboardingRule.R3_DELEGATED_ADMIN
+    )

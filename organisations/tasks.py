@@ -4,7 +4,7 @@ from datetime import date
 from celery import shared_task
 from django.conf import settings
 
-from organisations import sync
+from organisations import delegation, sync
 from organisations.sirene_api import SireneAPIError
 
 logger = logging.getLogger(__name__)
@@ -29,3 +29,15 @@ def sync_sirene(self, since: str | None = None) -> dict | None:
         raise self.retry(exc=error, kwargs={"since": day.isoformat()}) from error
     logger.info("Synchronisation SIRENE depuis le %s : %s", day, " ".join(report.lines()))
     return report.as_dict()
+
+
+@shared_task
+def expire_admin_claims() -> int:
+    """Daily: admin claims whose code was not typed in time lapse (organisations/delegation.py)."""
+    return delegation.expire_admin_claims()
+
+
+@shared_task
+def remind_admin_claims() -> int:
+    """Daily: remind applicants whose activation code ends within the reminder delay."""
+    return delegation.remind_admin_claims()

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from habilitations import views as habilitation_views
 from organisations import api as organisation_api
 from portal import views
 
@@ -18,6 +19,8 @@ urlpatterns = [
     path("captcha/", include("captcha.urls")),
     path("conditions-generales/", views.cgu, name="cgu"),
     path("api/organisations", organisation_api.organisations, name="api_organisations"),
+    path("structures/", include("organisations.urls")),
+    path("espace/", habilitation_views.dashboard, name="dashboard"),
     path("", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]

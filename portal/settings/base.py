@@ -25,9 +25,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    # Before django.forms: its checkbox and radio option templates (fr-checkbox-group, hints) win.
+    "dsfr",
     "django.forms",
     "widget_tweaks",
-    "dsfr",
     "formtools",
     "captcha",
     "django_otp",
@@ -101,7 +102,7 @@ AUTHENTICATION_BACKENDS = ["accounts.backends.IdentifiantOrEmailBackend"]
 # Django's check cannot see; the authentication backend looks it up case-insensitively.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "home"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -157,6 +158,14 @@ CELERY_BEAT_SCHEDULE = {
     "relay-pending-emails": {"task": "mailings.tasks.relay_pending_emails", "schedule": 60.0},
     # Celery's clock is TIME_ZONE (Europe/Paris): after INSEE's nightly processing.
     "sync-sirene": {"task": "organisations.tasks.sync_sirene", "schedule": crontab(hour=3, minute=30)},
+    "expire-admin-claims": {
+        "task": "organisations.tasks.expire_admin_claims",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    "remind-admin-claims": {
+        "task": "organisations.tasks.remind_admin_claims",
+        "schedule": crontab(hour=6, minute=10),
+    },
 }
 
 # The operator -----------------------------------------------------------------------------------
@@ -185,12 +194,23 @@ AUTH_PASSWORD_VALIDATORS = password_validators(PORTAL_PASSWORD_POLICY)
 PORTAL_EMAIL_CODE = PRESETS[PORTAL_PRESET]["EMAIL_CODE"]
 PORTAL_REFUSE_FREE_MAIL = env.get_bool("PORTAL_REFUSE_FREE_MAIL", PRESETS[PORTAL_PRESET]["REFUSE_FREE_MAIL"])
 PORTAL_CLIENT_NUMBERS = PRESETS[PORTAL_PRESET]["CLIENT_NUMBERS"]
+# The applicant chooses their identifiant in the wizard (else one is made from their name).
+PORTAL_CHOOSE_IDENTIFIANT = PRESETS[PORTAL_PRESET]["CHOOSE_IDENTIFIANT"]
 # The version of the general terms (CGU) an applicant accepts; stored with each registration.
 PORTAL_CGU_VERSION = env.get_str("PORTAL_CGU_VERSION", "2026-01")
 # Lifetime of the "Création de mon accès technique" link, in hours.
 PORTAL_ACCESS_LINK_HOURS = env.get_int("PORTAL_ACCESS_LINK_HOURS", 24, minimum=1, maximum=24 * 14)
 # The portal's address, for links in e-mails sent outside a request (tasks, commands).
 PORTAL_BASE_URL = env.get_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+# Delegated administration (rule R3): the letter's activation code lives this many days, the
+# applicant is reminded this many days before it ends, and this many wrong codes block it.
+PORTAL_ADMIN_CLAIM = {
+    "days": env.get_int("PORTAL_ADMIN_CLAIM_DAYS", 30, minimum=7, maximum=90),
+    "reminder_days": env.get_int("PORTAL_ADMIN_CLAIM_REMINDER_DAYS", 7, minimum=1, maximum=30),
+    "max_tries": 5,
+}
+# The operator's postal address, printed as the sender of letters: lines separated by "|".
+PORTAL_OPERATOR_ADDRESS = env.get_str("PORTAL_OPERATOR_ADDRESS", "")
 # Unconfirmed signups (code never typed) are forgotten after this many hours.
 PORTAL_PENDING_SIGNUP_HOURS = env.get_int("PORTAL_PENDING_SIGNUP_HOURS", 24, minimum=1)
 

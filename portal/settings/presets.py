@@ -19,9 +19,10 @@ PRESETS = {
         "EMAIL_CODE": {"length": 6, "ttl_minutes": 10, "max_tries": 5, "max_sends_per_hour": 5},
         "REFUSE_FREE_MAIL": True,
         "CLIENT_NUMBERS": False,
+        "CHOOSE_IDENTIFIANT": False,
     },
     # Banque des Territoires: client numbers, first user becomes admin, later users approved by
-    # their admin (R1, R3 arrive with the delegated-administration issue).
+    # their admin; the e-mail code of the reference (4 digits, 3 tries).
     "bdt": {
         "ONBOARDING_RULES": ["R1", "R3"],
         "PASSWORD_POLICY": {
@@ -35,6 +36,7 @@ PRESETS = {
         "EMAIL_CODE": {"length": 4, "ttl_minutes": 10, "max_tries": 3, "max_sends_per_hour": 5},
         "REFUSE_FREE_MAIL": False,
         "CLIENT_NUMBERS": True,
+        "CHOOSE_IDENTIFIANT": True,
     },
     # NIST SP 800-63B and the CNIL: length over classes, no periodic expiry, common passwords refused.
     "default": {
@@ -50,5 +52,6 @@ PRESETS = {
         "EMAIL_CODE": {"length": 6, "ttl_minutes": 10, "max_tries": 5, "max_sends_per_hour": 5},
         "REFUSE_FREE_MAIL": True,
         "CLIENT_NUMBERS": True,
+        "CHOOSE_IDENTIFIANT": True,
     },
 }

@@ -80,7 +80,7 @@ def test_choosing_the_password_logs_in_and_the_link_then_serves_no_more(
         response = client.post(
             path, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}, follow=True
         )
-    assert response.redirect_chain == [(reverse("home"), 302)]
+    assert response.redirect_chain == [(reverse("dashboard"), 302)]
     assert response.context["user"] == applicant
     assert "Votre mot de passe est enregistré : vous êtes connecté." in response.content.decode()
     applicant.refresh_from_db()

@@ -67,7 +67,7 @@ def test_a_code_is_emailed_stored_hashed_and_logs_in_once(client, user, django_c
 
     response = type_code(client, code)
     assert response.status_code == 302
-    assert response["Location"] == reverse("home")
+    assert response["Location"] == reverse("dashboard")
     assert client.get(reverse("home")).context["user"] == user
     login_code.refresh_from_db()
     assert login_code.used_at is not None

@@ -72,6 +72,7 @@ def contact_data(**overrides):
         "email": "camille.martin@paris.fr",
         "phone_landline": "01 42 76 40 40",
         "phone_mobile": "",
+        "identifiant": "cmartin",
     }
     data.update(overrides)
     return data
@@ -147,7 +148,7 @@ def test_a_complete_signup_in_the_trusted_domain_is_approved_and_gets_the_access
         MembershipStatus.APPROVED,
         OnboardingRule.R2_TRUSTED_DOMAIN,
     )
-    assert membership.user.identifiant == "camille.martin"
+    assert membership.user.identifiant == "cmartin"  # chosen in the wizard
     assert membership.user.phone_landline == "+33142764040"
     assert membership.cgu_version == "2026-01"
     assert not membership.user.has_usable_password()
@@ -206,15 +207,29 @@ def test_the_trusted_domain_by_siren_legal_category_or_declared_email_domain(
     assert (decision.status == MembershipStatus.APPROVED) is trusted
 
 
-@pytest.mark.parametrize("rules", [["R2", "R4"], ["R1", "R3"], ["R1", "R2", "R3", "R4"]])
-def test_every_preset_falls_back_to_staff_validation(settings, establishment, rules):
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        (["R2", "R4"], OnboardingRule.R2_TRUSTED_DOMAIN),
+        (["R4"], OnboardingRule.R4_STAFF_VALIDATION),
+        (["R1", "R3"], OnboardingRule.R3_DELEGATED_ADMIN),  # no admin yet: the first user is offered it
+        (["R1", "R2", "R3", "R4"], OnboardingRule.R2_TRUSTED_DOMAIN),
+    ],
+)
+def test_each_preset_applies_its_rules_in_order(settings, establishment, rules, expected):
     from organisations.onboarding import decide
 
     settings.PORTAL_ONBOARDING_RULES = rules
     TrustedDomainEntry.objects.create(kind=TrustKind.SIREN, value="217500016")
-    decision = decide(establishment=establishment, email="x@paris.fr")
-    expected = OnboardingRule.R2_TRUSTED_DOMAIN if "R2" in rules else OnboardingRule.R4_STAFF_VALIDATION
-    assert decision.rule == expected
+    assert decide(establishment=establishment, email="x@paris.fr", accepts_admin_role=True).rule == expected
+
+
+def test_starting_afresh_forgets_the_answers(client, establishment):
+    walk_to_confirmation(client, establishment)
+    assert "Chargée de mission" in client.get(step_url("fonction")).content.decode()
+    response = client.get(reverse("signup") + "?recommencer")
+    assert response.status_code == 302
+    assert "Chargée de mission" not in client.get(response.url).content.decode()
 
 
 def test_going_back_and_forth_keeps_every_answer(client, establishment):
@@ -332,6 +347,27 @@ def test_a_forged_or_unusable_siret_is_refused(client, siret, message):
     response = post_step(client, "organisme", {"query": "commune", "postal_code": "", "siret": siret})
     assert response.status_code == 200
     assert message in response.content.decode()
+
+
+def test_the_category_box_is_offered_with_its_hint_and_kept(
+    client, establishment, django_capture_on_commit_callbacks
+):
+    flag = CategoryFlag.objects.get(label="Quartiers Fertiles")
+    client.get(reverse("signup"), follow=True)
+    page = client.get(step_url("fonction")).content.decode()
+    box = re.search(r'<input type="checkbox" name="fonction-flags" value="(\d+)"[^>]*id="([^"]+)"', page)
+    assert box.group(1) == str(flag.pk)
+    assert f'<label class="fr-label"\n           for="{box.group(2)}">' in page
+    assert flag.help_text.replace("'", "&#x27;") in page
+    assert post_step(client, "fonction", function_data(flags=[flag.pk])).status_code == 302
+    post_step(
+        client, "organisme", {"query": establishment.siret, "postal_code": "", "siret": establishment.siret}
+    )
+    post_step(client, "coordonnees", contact_data())
+    response, code = code_from_mail(django_capture_on_commit_callbacks, lambda: confirm(client))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(response.url, {"code": code})
+    assert list(Membership.objects.get().flags.all()) == [flag]
 
 
 @pytest.mark.parametrize(
@@ -503,6 +539,34 @@ def test_the_session_never_holds_a_password_or_the_code(
         decoded = str(session.get_decoded())
         assert code not in decoded
         assert "password" not in decoded.lower()
+
+
+@pytest.mark.parametrize(("preset", "length", "tries"), [("bdt", 4, 3), ("default", 6, 5)])
+def test_the_email_code_follows_the_preset(
+    client, establishment, django_capture_on_commit_callbacks, settings, preset, length, tries
+):
+    from tests.accounts.helpers import use_preset
+
+    use_preset(settings, preset)
+    walk_to_confirmation(client, establishment)
+    response, code = code_from_mail(django_capture_on_commit_callbacks, lambda: confirm(client))
+    assert len(code) == length
+    url = response.url
+    assert f"Saisissez les {length} chiffres du code reçu par courriel" in client.get(url).content.decode()
+    wrong = "0" * length if code != "0" * length else "1" * length
+    for _ in range(tries):
+        page = client.post(url, {"code": wrong}).content.decode()
+    assert "Ce code n&#x27;est plus utilisable" in page
+    assert "Trop d&#x27;essais" in client.post(url, {"code": code}).content.decode()
+    # Five codes an hour to one address: the first, then four new ones, then no more.
+    for _ in range(4):
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(url, {"resend": "1"})
+    page = client.post(url, {"resend": "1"}, follow=True).content.decode()
+    assert "Trop de codes ont été envoyés à cette adresse" in page
+    assert len([m for m in mail.outbox if "camille.martin@paris.fr" in m.to]) == 5
+    new_code = re.search(rf"^\s+(\d{{{length}}})$", mail.outbox[-1].body, re.MULTILINE).group(1)
+    assert client.post(url, {"code": new_code}).status_code == 302
 
 
 def test_wrong_codes_are_counted_then_the_code_dies(

@@ -25,7 +25,8 @@ def _last_mail_matching(pattern):
 
 def test_a_stranger_signs_up_is_approved_sets_a_password_and_logs_in(live_server, browser_page, settings):
     settings.CAPTCHA_TEST_MODE = True
-    settings.PORTAL_ONBOARDING_RULES = ["R2", "R4"]
+    settings.PORTAL_ONBOARDING_RULES = ["R2", "R4"]  # the anru preset: no identifiant to choose
+    settings.PORTAL_CHOOSE_IDENTIFIANT = False
     unit = LegalUnitFactory(
         siren="200046977", denomination="METROPOLE DE LYON", sigle="", legal_category="7346"
     )
@@ -133,6 +134,7 @@ def test_a_stranger_signs_up_is_approved_sets_a_password_and_logs_in(live_server
     page.get_by_label("Mot de passe").fill(NEW_PASSWORD)
     screenshot(page, "12-connexion")
     page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(live_server.url + "/")
-    expect(page.locator("#header-tools").get_by_text("Inès Benali")).to_be_visible()
+    page.wait_for_url(live_server.url + "/espace/")
+    expect(page.get_by_role("heading", name="Mon espace", exact=True)).to_be_visible()
+    expect(page.get_by_text("METROPOLE DE LYON")).to_be_visible()
     screenshot(page, "13-connecte")

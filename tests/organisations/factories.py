@@ -1,7 +1,8 @@
 import factory
 from stdnum import luhn
 
-from organisations.models import Establishment, LegalUnit
+from organisations.enums import MembershipStatus, OnboardingRule
+from organisations.models import Category, Establishment, LegalUnit, Membership
 from organisations.referentials import departement_of_commune
 from organisations.services import refresh_search_index
 
@@ -57,3 +58,34 @@ class EstablishmentFactory(factory.django.DjangoModelFactory):
         if create:
             refresh_search_index(sirets=[obj.siret])
             obj.refresh_from_db(fields=["search_vector"])
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    """A registration in an organisation; approved by default. Traits: admin, pending_admin."""
+
+    class Meta:
+        model = Membership
+        skip_postgeneration_save = True
+
+    user = factory.SubFactory("tests.accounts.factories.UserFactory")
+    establishment = factory.SubFactory(EstablishmentFactory)
+    legal_unit = factory.LazyAttribute(lambda obj: obj.establishment.legal_unit)
+    status = MembershipStatus.APPROVED
+    rule = OnboardingRule.R1_ORGANISATION_ADMIN
+    category = factory.LazyFunction(lambda: Category.objects.get(name="Porteurs de projets"))
+    function = factory.LazyAttribute(lambda obj: obj.category.functions.first())
+    title = "Chef de projet"
+    departement = "54"
+    address = "1 PL DE L'HOTEL DE VILLE"
+    postal_code = "54000"
+    city = "NANCY"
+    email = factory.LazyAttribute(lambda obj: obj.user.email)
+    phone_landline = "+33383000000"
+    cgu_version = "2026-01"
+
+    class Params:
+        admin = factory.Trait(is_admin=True, rule=OnboardingRule.R3_DELEGATED_ADMIN)
+        pending_admin = factory.Trait(status=MembershipStatus.PENDING_ADMIN)
+        pending_activation = factory.Trait(
+            status=MembershipStatus.PENDING_ACTIVATION, rule=OnboardingRule.R3_DELEGATED_ADMIN
+        )

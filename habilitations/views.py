@@ -1,0 +1,50 @@
+"""The member's own space: their organisations, their services and where each request stands."""
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from habilitations.models import Habilitation
+from organisations.delegation import admin_role_available
+from organisations.enums import OPEN_CLAIM_STATUSES, MembershipStatus
+from organisations.forms import ActivationCodeForm
+from organisations.models import AdminClaim
+
+
+@login_required
+def dashboard(request):
+    memberships = list(
+        request.user.memberships.select_related("legal_unit", "establishment")
+        .prefetch_related(
+            Prefetch(
+                "habilitations",
+                queryset=Habilitation.objects.select_related("service").order_by(
+                    "service__position", "service__name"
+                ),
+            )
+        )
+        .order_by("legal_unit__denomination")
+    )
+    claims = {
+        claim.legal_unit_id: claim
+        for claim in AdminClaim.objects.filter(membership__user=request.user, status__in=OPEN_CLAIM_STATUSES)
+    }
+    rows = []
+    for membership in memberships:
+        siren = membership.legal_unit_id
+        rows.append(
+            {
+                "membership": membership,
+                "claim": claims.get(siren),
+                "may_claim": membership.status == MembershipStatus.PENDING_ADMIN
+                and admin_role_available(siren),
+            }
+        )
+    context = {
+        "rows": rows,
+        # A pending claim is what the user must act on first: its code form comes at the top.
+        "activation_form": ActivationCodeForm() if claims else None,
+        "title": _("Mon espace"),
+    }
+    return render(request, "habilitations/dashboard.html", context)

@@ -1,0 +1,23 @@
+import factory
+
+from habilitations.enums import HabilitationStatus
+from habilitations.models import Habilitation, Service
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Service
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Service numéro {n}")
+    description = "Un service en ligne de l'opérateur."
+    url = factory.Sequence(lambda n: f"https://service{n}.operateur.localhost/")
+
+
+class HabilitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Habilitation
+
+    membership = factory.SubFactory("tests.organisations.factories.MembershipFactory")
+    service = factory.SubFactory(ServiceFactory)
+    status = HabilitationStatus.REQUESTED
