@@ -287,7 +287,7 @@ def signup_code(request, token):
     pending = _pending_or_404(request, token)
     if pending.completed_at:
         return redirect("signup_result", token=token)
-    form = signup_forms.CodeForm(request.POST or None)
+    form = signup_forms.CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and "resend" in request.POST:
         try:
             resend_signup_code(pending=pending, request=request)

@@ -111,7 +111,7 @@ class ClientNumberAdmin(admin.ModelAdmin):
     def import_view(self, request):
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = ClientNumberImportForm(request.POST or None, request.FILES or None)
+        form = ClientNumberImportForm(*((request.POST, request.FILES) if request.method == "POST" else ()))
         report = None
         if request.method == "POST" and form.is_valid():
             report = import_client_numbers(
@@ -222,7 +222,7 @@ class MembershipAdmin(admin.ModelAdmin):
     def refuse_view(self, request, pk):
         self._check_permission(request)
         membership = get_object_or_404(Membership, pk=pk)
-        form = RefusalForm(request.POST or None)
+        form = RefusalForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
                 refuse_membership(

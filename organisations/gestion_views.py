@@ -189,7 +189,7 @@ def refuse(request, admin, member):
     if request.method == "GET" and member.status != MembershipStatus.PENDING_ADMIN:
         messages.info(request, _("Cette inscription n'attend plus de décision."))
         return _to_member(member)
-    form = RefusalForm(request.POST or None)
+    form = RefusalForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
             members.refuse_member(
@@ -338,7 +338,7 @@ def refuse_request(request, admin, habilitation):
     if request.method == "GET" and habilitation.status != HabilitationStatus.REQUESTED:
         messages.info(request, _("Cette demande n'attend plus de décision."))
         return _to_member(habilitation.membership)
-    form = RefusalForm(request.POST or None)
+    form = RefusalForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
             members.decide_habilitation(

@@ -30,8 +30,9 @@ from habilitations.enums import HabilitationStatus
 from habilitations.models import Habilitation, Service
 from habilitations.services import request_habilitations
 from mailings.services import queue_email
+from organisations.delegation import lock_organisation
 from organisations.enums import MembershipStatus
-from organisations.models import LegalUnit, Membership
+from organisations.models import Membership
 from portal import audit
 
 
@@ -76,7 +77,7 @@ def _by_catalogue_order(habilitation: Habilitation):
 def _lock_organisation(siren: str, *, by) -> Membership:
     """Lock the organisation; the acting admin's membership, or MemberError if ``by`` is not (or
     no longer) its admin."""
-    LegalUnit.objects.select_for_update().get(pk=siren)
+    lock_organisation(siren)
     admin = Membership.objects.filter(
         legal_unit_id=siren, user=by, is_admin=True, status=MembershipStatus.APPROVED
     ).first()

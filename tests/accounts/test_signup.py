@@ -593,6 +593,16 @@ def test_wrong_codes_are_counted_then_the_code_dies(
     assert User.objects.count() == 1
 
 
+def test_an_empty_code_is_asked_for_next_to_the_field(
+    client, establishment, django_capture_on_commit_callbacks
+):
+    walk_to_confirmation(client, establishment)
+    response, _code = code_from_mail(django_capture_on_commit_callbacks, lambda: confirm(client))
+    page = client.post(response.url, {}).content.decode()
+    assert "Ce champ est obligatoire." in page
+    assert 'id="id_code_error"' in page
+
+
 def test_an_expired_code_is_refused(client, establishment, django_capture_on_commit_callbacks):
     from django.utils import timezone
 

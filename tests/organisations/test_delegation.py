@@ -447,3 +447,20 @@ def test_after_a_lapse_the_applicant_may_sign_up_again(
     assert Membership.objects.count() == 1
     assert Membership.objects.get().status == MembershipStatus.PENDING_ACTIVATION
     assert AdminClaim.objects.filter(status=AdminClaimStatus.PENDING).count() == 1
+
+
+def test_the_offer_page_is_only_for_members_of_the_organisation(client, establishment):
+    url = reverse("admin_role_offer", kwargs={"siren": establishment.siren})
+    assert client.get(url).status_code == 302  # to the login page
+    stranger = MembershipFactory(pending_admin=True)  # waiting in another organisation
+    client.force_login(stranger.user)
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"accept_admin_role": "on", "accept_cgu": "on"}).status_code == 404
+    admin = MembershipFactory(establishment=establishment, admin=True)
+    client.force_login(admin.user)
+    assert client.get(url).status_code == 404  # already the admin
+    waiting = MembershipFactory(establishment=establishment, pending_admin=True)
+    client.force_login(waiting.user)
+    page = text(client.get(url))
+    assert "Votre structure a déjà un administrateur" in page
+    assert not AdminClaim.objects.exists()

@@ -94,3 +94,31 @@ def test_the_load_demo_command_loads_and_reports_the_organisations(settings):
         f"et {len(DEMO_ROWS)} établissements de démonstration."
     ) in output.getvalue()
     assert Establishment.objects.count() == len(DEMO_ROWS)
+
+
+@pytest.mark.django_db
+def test_the_demo_has_an_organisation_admin_with_a_registration_to_decide(settings, client):
+    from django.urls import reverse
+
+    from organisations.models import Membership
+    from portal.management.commands.load_demo import DEMO_ADMIN_IDENTIFIANT, DEMO_ADMIN_PASSWORD
+
+    settings.DEBUG = True
+    output = io.StringIO()
+    call_command("load_demo", stdout=output)
+    call_command("load_demo", stdout=output)  # idempotent
+    assert (
+        "Administrateur de structure admin.demo (13001046500032, numéro client 54001) : créé."
+        in output.getvalue()
+    )
+    assert "admin.demo (13001046500032, numéro client 54001) : déjà présent." in output.getvalue()
+    admin = Membership.objects.get(user__identifiant=DEMO_ADMIN_IDENTIFIANT)
+    assert admin.is_admin
+    assert admin.legal_unit_id == "130010465"
+    waiting = Membership.objects.get(user__identifiant="membre.demo")
+    assert waiting.status == "pending_admin"
+    assert waiting.habilitations.count() == 2
+
+    assert client.login(username=DEMO_ADMIN_IDENTIFIANT, password=DEMO_ADMIN_PASSWORD)
+    page = client.get(reverse("gestion:home", kwargs={"siren": "130010465"})).content.decode()
+    assert "Léa Garnier" in page

@@ -312,6 +312,7 @@ def test_a_decision_that_no_longer_applies_changes_nothing(admin_client, admin, 
         ("member_services", {"services": ["pas un nombre"]}, "id_services"),
         ("deactivate_member", {"deactivation_reason": "x" * 2001}, "id_deactivation_reason"),
         ("refuse_member", {"reason": "x" * 2001}, "id_reason"),
+        ("refuse_member", {}, "id_reason"),  # an empty form still says what is missing
     ],
 )
 def test_invalid_input_is_shown_next_to_its_field_and_changes_nothing(

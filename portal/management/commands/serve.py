@@ -17,7 +17,12 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from portal import embedded
-from portal.management.commands.load_demo import DEMO_STAFF_IDENTIFIANT, DEMO_STAFF_PASSWORD
+from portal.management.commands.load_demo import (
+    DEMO_ADMIN_IDENTIFIANT,
+    DEMO_ADMIN_PASSWORD,
+    DEMO_STAFF_IDENTIFIANT,
+    DEMO_STAFF_PASSWORD,
+)
 
 STOP_TIMEOUT = 15  # seconds given to each process to stop before it is killed
 
@@ -93,6 +98,7 @@ class Command(BaseCommand):
             "",
             f"  Le portail est prêt : {url}",
             f"  Administration : {url}admin/ — agent de démonstration : {DEMO_STAFF_IDENTIFIANT} / {DEMO_STAFF_PASSWORD}",
+            f"  Administrateur de structure : {url}connexion/ — {DEMO_ADMIN_IDENTIFIANT} / {DEMO_ADMIN_PASSWORD}",
         ]
         if settings.DEBUG and getattr(settings, "EMAIL_FILE_PATH", None):
             lines.append(f"  Courriels envoyés : {url}dev/mailbox/")
