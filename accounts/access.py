@@ -164,7 +164,8 @@ def _code_settings() -> dict:
     return settings.PORTAL_EMAIL_CODE
 
 
-def _hash_code(code: str, salt: str) -> str:
+def hash_code(code: str, salt: str) -> str:
+    """An HMAC of an e-mailed code with its row's salt: what is stored instead of the code."""
     return salted_hmac(f"{LOGIN_CODE_SALT}:{salt}", code, algorithm="sha256").hexdigest()
 
 
@@ -199,7 +200,7 @@ def _issue_login_code(*, user, request=None) -> LoginCode:
     salt = secrets.token_hex(16)
     login_code = LoginCode.objects.create(
         user=user,
-        code_hash=_hash_code(code, salt),
+        code_hash=hash_code(code, salt),
         salt=salt,
         created_at=now,
         expires_at=now + datetime.timedelta(minutes=options["ttl_minutes"]),
@@ -252,7 +253,7 @@ def check_login_code(*, pending_id: str, code: str) -> CodeCheck:
         ):
             return CodeCheck(spent=True)
         login_code.tries += 1
-        if constant_time_compare(_hash_code(code, login_code.salt), login_code.code_hash):
+        if constant_time_compare(hash_code(code, login_code.salt), login_code.code_hash):
             login_code.used_at = now
             login_code.save(update_fields=["tries", "used_at"])
             return CodeCheck(user=login_code.user)

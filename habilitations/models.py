@@ -165,3 +165,57 @@ class HabilitationEvent(models.Model):
 
     def __str__(self):
         return f"{self.habilitation}: {self.from_status} → {self.to_status}"
+
+
+class ServiceConditions(models.Model):
+    """A version of a service's conditions particulières d'utilisation. The latest published one
+    is the service's current conditions: a user accepts it at their first access, and again when
+    staff publish a new version."""
+
+    service = models.ForeignKey(
+        Service, verbose_name=_("service"), on_delete=models.PROTECT, related_name="conditions"
+    )
+    version = models.CharField(_("version"), max_length=20, help_text=_("Par exemple : 2026-01."))
+    text = models.TextField(_("texte"))
+    published_at = models.DateTimeField(_("publiée le"), default=timezone.now)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("publiée par"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("conditions particulières")
+        verbose_name_plural = _("conditions particulières")
+        ordering = ["service", "-published_at", "-id"]
+        get_latest_by = ["published_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "version"], name="hab_conditions_version_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.service} — {self.version}"
+
+
+class ConditionsAcceptance(models.Model):
+    """A user accepted a version of a service's conditions particulières."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conditions_acceptances"
+    )
+    conditions = models.ForeignKey(ServiceConditions, on_delete=models.PROTECT, related_name="acceptances")
+    accepted_at = models.DateTimeField(_("acceptées le"), default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("acceptation des conditions particulières")
+        verbose_name_plural = _("acceptations des conditions particulières")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "conditions"], name="hab_acceptance_once")
+        ]
+
+    def __str__(self):
+        return f"{self.user} — {self.conditions}"

@@ -10,6 +10,7 @@ class MembershipStatus(models.TextChoices):
     REFUSED = "refused", _("refusée")
     DEACTIVATED = "deactivated", _("désactivée")
     LAPSED = "lapsed", _("expirée")
+    DETACHED = "detached", _("structure supprimée par l'utilisateur")
 
 
 class OnboardingRule(models.TextChoices):

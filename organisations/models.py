@@ -232,8 +232,14 @@ class Membership(models.Model):
     )
     status = models.CharField(_("état"), max_length=20, choices=MembershipStatus.choices)
     rule = models.CharField(_("règle appliquée"), max_length=2, choices=OnboardingRule.choices)
-    category = models.ForeignKey(Category, verbose_name=_("catégorie"), on_delete=models.PROTECT)
-    function = models.ForeignKey(Function, verbose_name=_("fonction"), on_delete=models.PROTECT)
+    # Empty when the structure was added from the member's space: the function is then asked for
+    # before a service that needs one (reference bdt-espace-personnel-habilitations.txt).
+    category = models.ForeignKey(
+        Category, verbose_name=_("catégorie"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    function = models.ForeignKey(
+        Function, verbose_name=_("fonction"), on_delete=models.PROTECT, null=True, blank=True
+    )
     title = models.CharField(_("titre"), max_length=150)
     flags = models.ManyToManyField(CategoryFlag, verbose_name=_("cases cochées"), blank=True)
     departement = models.CharField(_("département d'intervention"), max_length=3)
@@ -347,6 +353,32 @@ class AdminClaim(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_CLAIM_STATUSES
+
+
+class EmailChange(models.Model):
+    """A new e-mail address for a membership, which counts only once the code sent to it is typed.
+
+    Only an HMAC of the code is kept (accounts.access.hash_code), with the per-row salt.
+    """
+
+    membership = models.ForeignKey(
+        Membership, verbose_name=_("inscription"), on_delete=models.CASCADE, related_name="email_changes"
+    )
+    email = models.EmailField(_("nouvelle adresse"), max_length=254)
+    code_hash = models.CharField(max_length=64, editable=False)
+    salt = models.CharField(max_length=32, editable=False)
+    created_at = models.DateTimeField(_("demandé le"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("code valable jusqu'au"))
+    tries = models.PositiveSmallIntegerField(_("essais"), default=0)
+    confirmed_at = models.DateTimeField(_("confirmée le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("changement d'adresse électronique")
+        verbose_name_plural = _("changements d'adresse électronique")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.membership} → {self.email}"
 
 
 class ClientNumber(models.Model):

@@ -79,3 +79,8 @@ def admin_role_offer(request, siren):
         "title": _("Devenir administrateur de ma structure"),
     }
     return render(request, "organisations/admin_role_offer.html", context)
+
+
+@login_required
+def add_structure(request):
+    raise Http404  # "Ajouter une structure": being written

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from habilitations import views as habilitation_views
 from organisations import api as organisation_api
+from organisations import views as organisation_views
 from portal import views
 
 admin.site.site_header = _("Administration du portail")
@@ -21,6 +22,10 @@ urlpatterns = [
     path("api/organisations", organisation_api.organisations, name="api_organisations"),
     path("structures/", include("organisations.urls")),
     path("espace/", habilitation_views.dashboard, name="dashboard"),
+    path("espace/identite/", include("accounts.identity_urls")),
+    path("espace/structures/ajouter/", organisation_views.add_structure, name="add_structure"),
+    path("espace/structures/", include("organisations.structure_urls")),
+    path("espace/services/", include("habilitations.urls")),
     path("", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,3 @@
+"""Identité et sécurité (/espace/identite/)."""
+
+urlpatterns = []

@@ -1,0 +1,4 @@
+"""The catalogue of services, requests and access (/espace/services/…)."""
+
+app_name = "services"
+urlpatterns = []
