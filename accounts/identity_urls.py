@@ -1,3 +1,9 @@
 """Identité et sécurité (/espace/identite/)."""
 
-urlpatterns = []
+from django.urls import path
+
+from accounts import identity
+
+urlpatterns = [
+    path("", identity.identity, name="identity"),
+]

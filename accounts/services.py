@@ -257,7 +257,7 @@ def complete_signup(*, pending: PendingSignup, request=None) -> SignupOutcome:
                 "Un autre membre de votre organisme a demandé le rôle d'administrateur juste avant vous : "
                 "votre inscription sera validée par l'administrateur de votre organisme."
             )
-        _notify_outcome(membership, request=request)
+        notify_registration(membership, request=request)
         if (
             decision.rule == OnboardingRule.R3_DELEGATED_ADMIN
             and membership.status == MembershipStatus.PENDING_ADMIN
@@ -271,7 +271,8 @@ def complete_signup(*, pending: PendingSignup, request=None) -> SignupOutcome:
     return SignupOutcome(membership=membership, created=created, notice=notice)
 
 
-def _notify_outcome(membership: Membership, *, request=None) -> None:
+def notify_registration(membership: Membership, *, request=None) -> None:
+    """Tell the applicant (and whoever decides) where a new registration stands."""
     from accounts import access
     from organisations.delegation import organisation_admin
     from organisations.services import notify_membership_approved

@@ -10,8 +10,8 @@ from accounts.validators import normalize_phone, validate_chosen_identifiant, va
 from habilitations.models import Service
 from organisations.models import Category, CategoryFlag, Function
 from organisations.onboarding import waits_for_organisation_admin
-from organisations.referentials import departement_choices
-from organisations.search import get_searchable
+from organisations.referentials import activity_label, departement_choices
+from organisations.search import get_searchable, search_by_client_number, search_establishments
 from portal.forms import HintedCheckboxSelectMultiple, PortalForm
 
 
@@ -155,6 +155,51 @@ class OrganisationForm(PortalForm):
             )
         self.establishment = establishment
         return siret
+
+
+def organisation_search_context(form, *, data, page, search_requested: bool, chosen) -> dict:
+    """What the organisation search shows under an OrganisationForm (prefix "organisme"): the
+    results of the name, SIREN/SIRET or client number typed, with their errors on the form."""
+    prefix = "organisme"
+    query = (data.get(f"{prefix}-query") or "").strip()
+    postal_code = (data.get(f"{prefix}-postal_code") or "").strip()
+    client_number = (
+        (data.get(f"{prefix}-client_number") or "").strip() if "client_number" in form.fields else ""
+    )
+    try:
+        page = int(page)
+    except (TypeError, ValueError):
+        page = 1
+    context = {"chosen": chosen, "search_done": False}
+    if not (search_requested or not chosen):
+        return context
+    if client_number:
+        results, field = search_by_client_number(client_number, page=page), "client_number"
+    elif query and not form.errors.get("postal_code"):
+        results, field = search_establishments(query=query, postal_code=postal_code, page=page), "query"
+    else:
+        if search_requested and not query:
+            message = _("Saisissez le nom de votre organisme, son SIREN ou son SIRET.")
+            if "client_number" in form.fields:
+                message = _(
+                    "Saisissez le nom de votre organisme, son SIREN, son SIRET ou votre numéro client."
+                )
+            form.add_error("query", message)
+        return context
+    if results.error:
+        form.add_error(field, results.error)
+    else:
+        context["results"] = results
+        context["rows"] = [
+            {
+                "establishment": establishment,
+                "departement": establishment.departement,
+                "activity": activity_label(establishment.activity),
+            }
+            for establishment in results.page
+        ]
+    context["search_done"] = True
+    return context
 
 
 class ContactForm(PortalForm):

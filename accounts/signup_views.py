@@ -14,12 +14,13 @@ from accounts import signup_forms
 from accounts.enums import Civilite
 from accounts.models import PendingSignup
 from accounts.services import SignupError, resend_signup_code, start_signup, verify_signup_code
+from accounts.signup_forms import organisation_search_context
 from accounts.validators import display_phone
 from organisations.enums import OPEN_CLAIM_STATUSES
 from organisations.models import Membership
 from organisations.onboarding import offers_admin_role, waits_for_organisation_admin
-from organisations.referentials import activity_label, departement_name
-from organisations.search import get_searchable, search_by_client_number, search_establishments
+from organisations.referentials import departement_name
+from organisations.search import get_searchable
 
 STEP_FUNCTION = "fonction"
 STEP_ORGANISATION = "organisme"
@@ -160,47 +161,13 @@ class SignupWizard(NamedUrlSessionWizardView):
 
     def _organisation_context(self, form, search_requested):
         data = form.data if form.is_bound else (self.storage.get_step_data(STEP_ORGANISATION) or {})
-        query = (data.get(f"{STEP_ORGANISATION}-query") or "").strip()
-        postal_code = (data.get(f"{STEP_ORGANISATION}-postal_code") or "").strip()
-        client_number = (
-            (data.get(f"{STEP_ORGANISATION}-client_number") or "").strip()
-            if "client_number" in form.fields
-            else ""
+        return organisation_search_context(
+            form,
+            data=data,
+            page=self.request.POST.get("page", 1),
+            search_requested=search_requested,
+            chosen=self._chosen_establishment(),
         )
-        try:
-            page = int(self.request.POST.get("page", 1))
-        except ValueError:
-            page = 1
-        context = {"chosen": self._chosen_establishment(), "search_done": False}
-        if not (search_requested or not context["chosen"]):
-            return context
-        if client_number:
-            results, field = search_by_client_number(client_number, page=page), "client_number"
-        elif query and not form.errors.get("postal_code"):
-            results, field = search_establishments(query=query, postal_code=postal_code, page=page), "query"
-        else:
-            if search_requested and not query:
-                message = _("Saisissez le nom de votre organisme, son SIREN ou son SIRET.")
-                if "client_number" in form.fields:
-                    message = _(
-                        "Saisissez le nom de votre organisme, son SIREN, son SIRET ou votre numéro client."
-                    )
-                form.add_error("query", message)
-            return context
-        if results.error:
-            form.add_error(field, results.error)
-        else:
-            context["results"] = results
-            context["rows"] = [
-                {
-                    "establishment": establishment,
-                    "departement": establishment.departement,
-                    "activity": activity_label(establishment.activity),
-                }
-                for establishment in results.page
-            ]
-        context["search_done"] = True
-        return context
 
     def _chosen_establishment(self):
         data = self.storage.get_step_data(STEP_ORGANISATION) or {}

@@ -213,9 +213,7 @@ class ConditionsAcceptance(models.Model):
     class Meta:
         verbose_name = _("acceptation des conditions particulières")
         verbose_name_plural = _("acceptations des conditions particulières")
-        constraints = [
-            models.UniqueConstraint(fields=["user", "conditions"], name="hab_acceptance_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "conditions"], name="hab_acceptance_once")]
 
     def __str__(self):
         return f"{self.user} — {self.conditions}"

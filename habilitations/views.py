@@ -5,6 +5,7 @@ from django.db.models import Prefetch
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from habilitations.enums import HabilitationStatus
 from habilitations.models import Habilitation
 from organisations.delegation import admin_role_available
 from organisations.enums import OPEN_CLAIM_STATUSES, MembershipStatus
@@ -15,7 +16,8 @@ from organisations.models import AdminClaim
 @login_required
 def dashboard(request):
     memberships = list(
-        request.user.memberships.select_related("legal_unit", "establishment")
+        request.user.memberships.exclude(status=MembershipStatus.DETACHED)
+        .select_related("legal_unit", "establishment")
         .prefetch_related(
             Prefetch(
                 "habilitations",
@@ -41,10 +43,19 @@ def dashboard(request):
                 and admin_role_available(siren),
             }
         )
+    # The buttons of the services the user may open: validated, in a structure that counts.
+    buttons = {}
+    for membership in memberships:
+        if membership.status != MembershipStatus.APPROVED:
+            continue
+        for habilitation in membership.habilitations.all():
+            if habilitation.status == HabilitationStatus.VALIDATED and habilitation.service.is_active:
+                buttons.setdefault(habilitation.service_id, habilitation.service)
     context = {
         "rows": rows,
+        "service_buttons": sorted(buttons.values(), key=lambda service: (service.position, service.name)),
         # A pending claim is what the user must act on first: its code form comes at the top.
         "activation_form": ActivationCodeForm() if claims else None,
-        "title": _("Mon espace"),
+        "title": _("Tableau de bord"),
     }
     return render(request, "habilitations/dashboard.html", context)

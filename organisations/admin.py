@@ -9,7 +9,6 @@ from django.utils.translation import ngettext
 
 from organisations.client_numbers import import_client_numbers
 from organisations.delegation import DelegationError, send_new_letter
-from organisations.enums import MembershipStatus
 from organisations.models import (
     AdminClaim,
     Category,
@@ -21,7 +20,7 @@ from organisations.models import (
     Membership,
     TrustedDomainEntry,
 )
-from organisations.services import InvalidDecision, approve_membership, refuse_membership
+from organisations.services import STAFF_DECIDES, InvalidDecision, approve_membership, refuse_membership
 
 
 class FunctionInline(admin.TabularInline):
@@ -256,7 +255,7 @@ class MembershipAdmin(admin.ModelAdmin):
     @admin.action(description=_("Valider les inscriptions sélectionnées"), permissions=["change"])
     def approve_selected(self, request, queryset):
         approved = 0
-        for membership in queryset.filter(status=MembershipStatus.PENDING_STAFF):
+        for membership in queryset.filter(status__in=STAFF_DECIDES):
             try:
                 approve_membership(membership=membership, by=request.user, request=request)
             except InvalidDecision:
@@ -287,7 +286,7 @@ class MembershipAdmin(admin.ModelAdmin):
         form = RefusalForm(request.POST if "reason" in request.POST else None)
         if "reason" in request.POST and form.is_valid():
             refused = 0
-            for membership in queryset.filter(status=MembershipStatus.PENDING_STAFF):
+            for membership in queryset.filter(status__in=STAFF_DECIDES):
                 try:
                     refuse_membership(
                         membership=membership,
@@ -310,7 +309,7 @@ class MembershipAdmin(admin.ModelAdmin):
         membership = self.get_object(request, object_id)
         extra_context = {
             **(extra_context or {}),
-            "can_decide": membership is not None and membership.status == MembershipStatus.PENDING_STAFF,
+            "can_decide": membership is not None and membership.status in STAFF_DECIDES,
             "approve_url": reverse("admin:organisations_membership_approve", args=[object_id])
             if membership
             else "",

@@ -82,6 +82,10 @@ def refresh_search_index(*, sirets=None, chunk_size: int = 2000) -> int:
     return updated
 
 
+# Staff decide the registrations of rule R4, and may stand in for an organisation's admin (R1).
+STAFF_DECIDES = [MembershipStatus.PENDING_STAFF, MembershipStatus.PENDING_ADMIN]
+
+
 class InvalidDecision(Exception):
     """A decision on a registration that is not (or no longer) waiting for one."""
 
@@ -104,7 +108,7 @@ def _pending_for_decision(membership_id) -> Membership:
     membership = (
         Membership.objects.select_for_update().select_related("user", "legal_unit").get(pk=membership_id)
     )
-    if membership.status != MembershipStatus.PENDING_STAFF:
+    if membership.status not in STAFF_DECIDES:
         raise InvalidDecision(
             _("L'inscription de %(user)s a déjà été traitée (%(status)s).")
             % {"user": membership.user, "status": membership.get_status_display()}
@@ -145,4 +149,65 @@ def refuse_membership(*, membership: Membership, by, reason: str, request=None) 
         template="registration_refused",
         context={"membership": membership, "operator": settings.PORTAL_OPERATOR_NAME, "reason": reason},
     )
+    return membership
+
+
+class StructureError(Exception):
+    """A structure the user cannot add (French message)."""
+
+
+REATTACHABLE = [MembershipStatus.DETACHED, MembershipStatus.LAPSED, MembershipStatus.REFUSED]
+
+
+@transaction.atomic
+def attach_structure(*, user, establishment: Establishment, request=None) -> Membership:
+    """ "Ajouter une structure": attach a user to an organisation from their space, and apply the
+    onboarding rules as for a signup (the organisation locked while they decide). A structure the
+    user left, whose claim lapsed or that refused them may be added again; the function is asked
+    for later (organisations/profile.py)."""
+    from accounts.services import notify_registration
+    from organisations.delegation import lock_organisation
+    from organisations.onboarding import decide
+
+    lock_organisation(establishment.legal_unit_id)
+    membership = (
+        Membership.objects.select_for_update()
+        .filter(user=user, legal_unit_id=establishment.legal_unit_id)
+        .first()
+    )
+    if membership is not None and membership.status not in REATTACHABLE:
+        raise StructureError(
+            _("Vous êtes déjà rattaché à %(organisation)s (%(status)s).")
+            % {"organisation": establishment.display_name, "status": membership.get_status_display()}
+        )
+    decision = decide(establishment=establishment, email=user.email)
+    membership = membership or Membership(user=user, legal_unit_id=establishment.legal_unit_id)
+    membership.legal_unit = establishment.legal_unit
+    membership.establishment = establishment
+    membership.status = decision.status
+    membership.rule = decision.rule
+    membership.is_admin = False
+    membership.category = membership.function = None
+    membership.title = ""
+    membership.departement = establishment.departement
+    membership.address = establishment.street_address
+    membership.address_complement = establishment.address_complement
+    membership.postal_code = establishment.postal_code
+    membership.city = establishment.city
+    membership.email = user.email
+    membership.phone_landline = user.phone_landline
+    membership.phone_mobile = user.phone_mobile
+    membership.cgu_version = settings.PORTAL_CGU_VERSION
+    membership.decided_at = timezone.now() if decision.status == MembershipStatus.APPROVED else None
+    membership.decided_by = None
+    membership.refusal_reason = membership.deactivation_reason = ""
+    membership.save()
+    audit.record(
+        "structure.attached",
+        actor=user,
+        target=membership,
+        request=request,
+        details={"rule": decision.rule, "status": decision.status, "siret": establishment.siret},
+    )
+    notify_registration(membership, request=request)
     return membership

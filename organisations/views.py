@@ -12,6 +12,7 @@ from organisations import delegation
 from organisations.enums import OPEN_CLAIM_STATUSES, MembershipStatus
 from organisations.forms import ActivationCodeForm, AdminRoleForm
 from organisations.models import AdminClaim, Membership
+from organisations.services import StructureError, attach_structure
 
 
 @login_required
@@ -82,5 +83,46 @@ def admin_role_offer(request, siren):
 
 
 @login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
 def add_structure(request):
-    raise Http404  # "Ajouter une structure": being written
+    """ "Ajouter une structure": the organisation search of the wizard's step 2, then the rules."""
+    from accounts.signup_forms import OrganisationForm, organisation_search_context
+
+    searching = request.method == "POST" and (
+        request.POST.get("action") == "search" or "page" in request.POST
+    )
+    form = OrganisationForm(request.POST if request.method == "POST" else None, prefix="organisme")
+    if request.method == "POST" and not searching and form.is_valid():
+        try:
+            membership = attach_structure(
+                user=request.user, establishment=form.establishment, request=request
+            )
+        except StructureError as error:
+            messages.error(request, str(error))
+            return redirect("dashboard")
+        if membership.status == MembershipStatus.PENDING_ADMIN and delegation.admin_role_available(
+            membership.legal_unit_id
+        ):
+            return redirect("admin_role_offer", siren=membership.legal_unit_id)
+        messages.success(
+            request,
+            _("%(organisation)s est ajoutée à vos structures : %(status)s.")
+            % {"organisation": form.establishment.display_name, "status": membership.get_status_display()},
+        )
+        return redirect("dashboard")
+    if searching:
+        form.is_valid()
+        form.errors.pop("siret", None)  # the search's own errors replace "choose an establishment"
+    context = {
+        "form": form,
+        "title": _("Ajouter une structure"),
+        **organisation_search_context(
+            form,
+            data=form.data,
+            page=request.POST.get("page", 1),
+            search_requested=searching,
+            chosen=None,
+        ),
+    }
+    return render(request, "organisations/add_structure.html", context)

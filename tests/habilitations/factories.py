@@ -1,7 +1,7 @@
 import factory
 
 from habilitations.enums import HabilitationStatus
-from habilitations.models import Habilitation, Service
+from habilitations.models import Habilitation, Service, ServiceConditions
 
 
 class ServiceFactory(factory.django.DjangoModelFactory):
@@ -21,3 +21,14 @@ class HabilitationFactory(factory.django.DjangoModelFactory):
     membership = factory.SubFactory("tests.organisations.factories.MembershipFactory")
     service = factory.SubFactory(ServiceFactory)
     status = HabilitationStatus.REQUESTED
+
+
+class ServiceConditionsFactory(factory.django.DjangoModelFactory):
+    """A published version of a service's conditions particulières."""
+
+    class Meta:
+        model = ServiceConditions
+
+    service = factory.SubFactory(ServiceFactory)
+    version = factory.Sequence(lambda n: f"2026-{n + 1:02d}")
+    text = factory.LazyAttribute(lambda obj: f"Conditions particulières du service, version {obj.version}.")

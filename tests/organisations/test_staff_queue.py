@@ -159,3 +159,17 @@ def test_categories_functions_and_flags_are_editable_data(client, staff):
     page = client.get(reverse("admin:organisations_category_change", args=[category.pk])).content.decode()
     assert "Chargé de mission maîtres d&#x27;ouvrages" in page
     assert "Quartiers Fertiles" in page
+
+
+def test_staff_may_stand_in_for_an_organisation_admin(client, staff, django_capture_on_commit_callbacks):
+    waiting = make_membership(
+        status=MembershipStatus.PENDING_ADMIN, rule=OnboardingRule.R1_ORGANISATION_ADMIN
+    )
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("admin:organisations_membership_approve", args=[waiting.pk]))
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.decided_by) == (MembershipStatus.APPROVED, staff)
+    approved_already = make_membership(status=MembershipStatus.APPROVED)
+    with pytest.raises(InvalidDecision):
+        approve_membership(membership=approved_already, by=staff)

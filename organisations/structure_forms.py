@@ -1,0 +1,109 @@
+"""The forms of the member's pages about their structures (organisations/structure_views.py)."""
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from accounts.validators import normalize_phone, validate_professional_email
+from organisations.models import Function
+from portal.forms import PortalForm
+
+
+class PhoneForm(PortalForm):
+    phone_landline = forms.CharField(
+        label=_("Téléphone fixe"),
+        max_length=30,
+        help_text=_("Format attendu : 01 23 45 67 89"),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    phone_mobile = forms.CharField(
+        label=_("Téléphone portable"),
+        max_length=30,
+        required=False,
+        help_text=_("Format attendu : 06 12 34 56 78"),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+    def clean_phone_landline(self):
+        return normalize_phone(self.cleaned_data["phone_landline"])
+
+    def clean_phone_mobile(self):
+        value = self.cleaned_data["phone_mobile"]
+        return normalize_phone(value) if value.strip() else ""
+
+
+class EmailForm(PortalForm):
+    email = forms.EmailField(
+        label=_("Nouvelle adresse électronique professionnelle"),
+        max_length=254,
+        help_text=_(
+            "Un code de confirmation y sera envoyé : l'adresse actuelle reste en vigueur tant que "
+            "vous ne l'avez pas saisi. Format attendu : nom@domaine.fr"
+        ),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def clean_email(self):
+        value = self.cleaned_data["email"].strip().lower()
+        validate_professional_email(value)
+        return value
+
+
+class EmailCodeForm(PortalForm):
+    code = forms.CharField(
+        label=_("Code reçu par courriel"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.length = settings.PORTAL_EMAIL_CODE["length"]
+        help_text = ngettext(
+            "Le code à %(length)d chiffre envoyé à votre nouvelle adresse.",
+            "Le code à %(length)d chiffres envoyé à votre nouvelle adresse.",
+            self.length,
+        ) % {"length": self.length}
+        # The DSFR base form has already bound the fields: tell the bound field too.
+        self.fields["code"].help_text = self["code"].help_text = help_text
+
+    def clean_code(self):
+        code = "".join(self.cleaned_data["code"].split())
+        if len(code) != self.length or not code.isascii() or not code.isdigit():
+            raise ValidationError(
+                ngettext(
+                    "Le code se compose de %(length)d chiffre.",
+                    "Le code se compose de %(length)d chiffres.",
+                    self.length,
+                )
+                % {"length": self.length},
+                code="invalid",
+            )
+        return code
+
+
+class FunctionForm(PortalForm):
+    """The function in the structure, among the active ones, grouped by category (as in the
+    signup wizard's first step): choosing it sets the category too."""
+
+    function = forms.ModelChoiceField(
+        label=_("Fonction"),
+        queryset=Function.objects.none(),
+        help_text=_("Parmi les fonctions-type proposées, laquelle vous correspond le mieux ?"),
+        error_messages={"required": _("Choisissez votre fonction dans la liste.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        functions = Function.objects.filter(is_active=True, category__is_active=True).select_related(
+            "category"
+        )
+        self.fields["function"].queryset = functions
+        groups = {}
+        for function in functions.order_by("category__position", "category__name", "position", "name"):
+            groups.setdefault(function.category.name, []).append((function.pk, function.name))
+        self.fields["function"].choices = [("", _("Sélectionnez votre fonction")), *groups.items()]
