@@ -136,5 +136,5 @@ def test_a_stranger_signs_up_is_approved_sets_a_password_and_logs_in(live_server
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(live_server.url + "/espace/")
     expect(page.get_by_role("heading", name="Tableau de bord", exact=True)).to_be_visible()
-    expect(page.get_by_text("METROPOLE DE LYON")).to_be_visible()
+    expect(page.get_by_role("heading", name="METROPOLE DE LYON")).to_be_visible()
     screenshot(page, "13-connecte")
