@@ -1,0 +1,1 @@
+"""Security settings shared by every environment (imported at the end of base.py)."""
