@@ -8,7 +8,7 @@ PORT ?= 8000
 ROWS ?= 2000000
 QUERIES ?= 1000
 
-.PHONY: install system-deps run test lint format lock messages bench-startup bench-search clean-var
+.PHONY: install system-deps run test lint format lock messages bench-startup bench-search bench-load clean-var
 
 # Debian packages the tests need (package:command): translations, the browser, speech.
 SYSTEM_PACKAGES := gettext:msgfmt chromium:chromium espeak-ng:espeak-ng
@@ -64,3 +64,7 @@ bench-startup:
 # Imports a synthetic register of ROWS establishments into its own database, then times the search.
 bench-search: install
 	ROWS=$(ROWS) QUERIES=$(QUERIES) $(BIN)/python bench/search.py
+
+# gunicorn (2 workers) and a Celery worker on the real stack, driven by a second process.
+bench-load: install
+	SECONDS_PER_ENDPOINT=$(SECONDS_PER_ENDPOINT) CLIENTS=$(CLIENTS) $(BIN)/python bench/load.py

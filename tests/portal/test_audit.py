@@ -61,3 +61,12 @@ def test_audit_entries_cannot_be_changed_or_deleted_in_the_admin(admin_client):
         admin_client.post(f"/admin/audit/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
     )
     assert AuditEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_a_forwarded_value_that_is_not_an_address_is_ignored(settings, client):
+    settings.PORTAL_TRUSTED_PROXIES = 1
+    garbage = _request(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="10.32849.150.155")
+    assert audit.record("login.failed", request=garbage).ip_address == "10.0.0.2"
+    # Through a whole request that writes the address (the signup's pending row): no 500.
+    response = client.get("/connexion/", HTTP_X_FORWARDED_FOR="<script>, not-an-ip")
+    assert response.status_code == 200
