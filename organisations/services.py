@@ -6,6 +6,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from habilitations.enums import HabilitationStatus
 from mailings.services import queue_email
 from organisations.enums import MembershipStatus
 from organisations.models import Establishment, LegalUnit, Membership, SearchWord
@@ -105,6 +106,11 @@ def notify_membership_approved(membership, *, request=None) -> None:
 
 
 def _pending_for_decision(membership_id) -> Membership:
+    from organisations.delegation import lock_organisation
+
+    # The organisation first, then the registration: the order of organisations.members, so that
+    # staff and the organisation's admin deciding at once wait for each other, never deadlock.
+    lock_organisation(Membership.objects.values_list("legal_unit_id", flat=True).get(pk=membership_id))
     membership = (
         Membership.objects.select_for_update().select_related("user", "legal_unit").get(pk=membership_id)
     )
@@ -141,6 +147,11 @@ def refuse_membership(*, membership: Membership, by, reason: str, request=None) 
     membership.decided_by = by
     membership.refusal_reason = reason
     membership.save(update_fields=["status", "decided_at", "decided_by", "refusal_reason"])
+    # The services it asked for are refused with it, as when its organisation's admin refuses it.
+    for habilitation in membership.habilitations.select_for_update().filter(
+        status=HabilitationStatus.REQUESTED
+    ):
+        habilitation.refuse(by=by, reason=reason, request=request)
     audit.record(
         "membership.refused", actor=by, target=membership, request=request, details={"reason": reason}
     )

@@ -1,9 +1,6 @@
 """Exactly one admin per organisation, with real threads racing on PostgreSQL."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -13,34 +10,12 @@ from mailings.models import Letter
 from organisations import delegation
 from organisations.enums import AdminClaimStatus, MembershipStatus
 from organisations.models import AdminClaim, Category, Membership
+from tests.concurrency.helpers import race
 from tests.organisations.factories import EstablishmentFactory, MembershipFactory
 from tests.organisations.test_delegation import letter_code
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 RACERS = 50
-
-
-def race(work, items):
-    """Run work(item) for every item in its own thread, all released at once; return the results
-    (or the exceptions) in order."""
-    barrier = threading.Barrier(len(items))
-    results = [None] * len(items)
-
-    def run(index, item):
-        try:
-            barrier.wait()
-            results[index] = work(item)
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index, item)) for index, item in enumerate(items)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 @pytest.fixture(autouse=True)

@@ -173,3 +173,20 @@ def test_staff_may_stand_in_for_an_organisation_admin(client, staff, django_capt
     approved_already = make_membership(status=MembershipStatus.APPROVED)
     with pytest.raises(InvalidDecision):
         approve_membership(membership=approved_already, by=staff)
+
+
+def test_a_staff_refusal_refuses_the_services_asked_for(staff):
+    from habilitations.enums import HabilitationStatus
+    from tests.habilitations.factories import HabilitationFactory
+
+    waiting = make_membership(
+        status=MembershipStatus.PENDING_ADMIN, rule=OnboardingRule.R1_ORGANISATION_ADMIN
+    )
+    asked = HabilitationFactory(membership=waiting)
+    refuse_membership(membership=waiting, by=staff, reason="Organisme inconnu.")
+    asked.refresh_from_db()
+    assert (asked.status, asked.reason, asked.changed_by) == (
+        HabilitationStatus.REFUSED,
+        "Organisme inconnu.",
+        staff,
+    )
