@@ -169,6 +169,23 @@ CELERY_BEAT_SCHEDULE = {
         "task": "organisations.tasks.remind_admin_claims",
         "schedule": crontab(hour=6, minute=10),
     },
+    # The purges run at night, when nobody signs up; the notices leave in the morning.
+    "purge-expired-login-codes": {
+        "task": "accounts.tasks.purge_expired_login_codes",
+        "schedule": crontab(hour=4, minute=0),
+    },
+    "purge-pending-signups": {
+        "task": "accounts.tasks.purge_pending_signups",
+        "schedule": crontab(hour=4, minute=10),
+    },
+    "purge-unactivated-accounts": {
+        "task": "accounts.tasks.purge_unactivated_accounts",
+        "schedule": crontab(hour=4, minute=20),
+    },
+    "notify-password-expiry": {
+        "task": "accounts.tasks.notify_password_expiry",
+        "schedule": crontab(hour=8, minute=0),
+    },
 }
 
 # The operator -----------------------------------------------------------------------------------
@@ -216,6 +233,18 @@ PORTAL_ADMIN_CLAIM = {
 PORTAL_OPERATOR_ADDRESS = env.get_str("PORTAL_OPERATOR_ADDRESS", "")
 # Unconfirmed signups (code never typed) are forgotten after this many hours.
 PORTAL_PENDING_SIGNUP_HOURS = env.get_int("PORTAL_PENDING_SIGNUP_HOURS", 24, minimum=1)
+# Retention periods (data protection) and notices of the daily jobs (accounts/jobs.py).
+# A confirmed signup's answers are deleted this many days after its confirmation.
+PORTAL_PENDING_SIGNUP_RETENTION_DAYS = env.get_int("PORTAL_PENDING_SIGNUP_RETENTION_DAYS", 30, minimum=1)
+# An account never activated (no password chosen, never logged in, no approved registration) is
+# deleted this many days after its creation and its latest registration.
+PORTAL_UNACTIVATED_ACCOUNT_RETENTION_DAYS = env.get_int(
+    "PORTAL_UNACTIVATED_ACCOUNT_RETENTION_DAYS", 90, minimum=30
+)
+# When the password policy has a maximum age: users are told this many days before it ends.
+PORTAL_PASSWORD_EXPIRY_NOTICE_DAYS = env.get_int(
+    "PORTAL_PASSWORD_EXPIRY_NOTICE_DAYS", 14, minimum=1, maximum=60
+)
 
 # The organisation registry's APIs (organisations/sirene_api.py). Without an INSEE key the daily
 # sync (sync_sirene) does nothing, and a number missing from the mirror is looked up in the API
