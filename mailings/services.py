@@ -1,6 +1,7 @@
 """The outbox: queue_email() writes the row, deliver() sends it exactly once."""
 
 import datetime
+import functools
 import logging
 import smtplib
 
@@ -10,6 +11,7 @@ from django.db import transaction
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
+from kombu.exceptions import OperationalError as BrokerError
 
 from mailings.enums import EmailStatus
 from mailings.models import Email
@@ -40,8 +42,6 @@ def queue_email(*, to: str, template: str, context: dict | None = None, language
 
     If the broker loses the task, relay_pending_emails() picks the row up later.
     """
-    from mailings.tasks import deliver_email
-
     with translation.override(language):
         subject, text, html = render_email(template, context or {})
     email = Email.objects.create(
@@ -53,8 +53,19 @@ def queue_email(*, to: str, template: str, context: dict | None = None, language
         body_html=html,
         next_attempt_at=timezone.now() + datetime.timedelta(seconds=settings.EMAIL_RELAY_AFTER_SECONDS),
     )
-    deliver_email.delay_on_commit(email.pk)
+    transaction.on_commit(functools.partial(_hand_to_worker, email.pk))
     return email
+
+
+def _hand_to_worker(email_id: int) -> None:
+    """After the commit: give the e-mail to a worker. The caller's change is committed by now and
+    must not fail because the broker is unreachable: the row stays pending for the relay."""
+    from mailings.tasks import deliver_email
+
+    try:
+        deliver_email.delay(email_id)
+    except BrokerError as error:  # unreachable, or refusing the message
+        logger.warning("E-mail %s left to the relay, the broker did not take it: %s", email_id, error)
 
 
 def _retry_delay(attempts: int) -> datetime.timedelta:
