@@ -60,6 +60,8 @@ class CaseSensitiveCaptchaField(CaptchaField):
         key, response = (value or ["", ""])[0], ((value or ["", ""])[1] or "").strip()
         if not response:
             raise ValidationError(self.error_messages["required"], code="required")
+        if "\x00" in key:  # no image has such a key, and PostgreSQL refuses to look it up
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
         store = CaptchaStore.objects.filter(hashkey=key, expiration__gt=timezone.now()).first()
         # One attempt per image, right or wrong: a solved image cannot be replayed.
         CaptchaStore.objects.filter(hashkey=key).delete()
@@ -85,6 +87,8 @@ def _spoken(challenge: str) -> str:
 @never_cache
 def captcha_audio(request, key):
     """The challenge read aloud in French (espeak-ng), for those who cannot see the image."""
+    if "\x00" in key:  # no image has such a key, and PostgreSQL refuses to look it up
+        raise Http404
     store = CaptchaStore.objects.filter(hashkey=key, expiration__gt=timezone.now()).first()
     engine = shutil.which(settings.CAPTCHA_SPEECH_COMMAND)
     if store is None or engine is None:

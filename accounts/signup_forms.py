@@ -173,7 +173,8 @@ def organisation_search_context(form, *, data, page, search_requested: bool, cho
     context = {"chosen": chosen, "search_done": False}
     if not (search_requested or not chosen):
         return context
-    if client_number:
+    # A number its field refuses is not looked up (PostgreSQL cannot even compare a NUL character).
+    if client_number and not form.errors.get("client_number"):
         results, field = search_by_client_number(client_number, page=page), "client_number"
     elif query and not form.errors.get("postal_code"):
         results, field = search_establishments(query=query, postal_code=postal_code, page=page), "query"

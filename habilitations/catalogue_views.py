@@ -23,6 +23,7 @@ from habilitations.models import Habilitation, Service
 from habilitations.services import FunctionRequired, Route, ServiceRequestError
 from organisations.enums import MembershipStatus
 from organisations.models import Membership
+from portal.security import allow_sources
 
 
 def function_url(membership: Membership) -> str:
@@ -191,4 +192,6 @@ def open_service(request, pk):
         "form": form,
         "title": _("Conditions particulières d'utilisation du service %(service)s") % {"service": service},
     }
-    return render(request, "habilitations/conditions.html", context)
+    response = render(request, "habilitations/conditions.html", context)
+    # Accepting redirects to the service: the browser checks that redirect against form-action.
+    return allow_sources(response, "form-action", service.url)

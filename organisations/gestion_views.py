@@ -11,6 +11,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -30,6 +31,8 @@ LISTED_STATUSES = [MembershipStatus.PENDING_ADMIN, MembershipStatus.APPROVED, Me
 
 
 def _organisation_admin(user, siren: str) -> Membership:
+    if "\x00" in siren:  # no organisation has such a SIREN, and PostgreSQL refuses to look it up
+        raise Http404
     return get_object_or_404(
         Membership.objects.select_related("legal_unit"),
         legal_unit_id=siren,

@@ -20,6 +20,8 @@ from organisations.services import StructureError, attach_structure
 @require_http_methods(["GET", "POST"])
 def admin_activation(request, siren):
     """The applicant types the code of the letter sent to their legal representative."""
+    if "\x00" in siren:  # no organisation has such a SIREN, and PostgreSQL refuses to look it up
+        raise Http404
     claim = get_object_or_404(
         AdminClaim.objects.select_related("legal_unit"),
         legal_unit_id=siren,
@@ -49,6 +51,8 @@ def admin_activation(request, siren):
 @require_http_methods(["GET", "POST"])
 def admin_role_offer(request, siren):
     """A member waiting in an organisation without admin asks for the role (rule R3)."""
+    if "\x00" in siren:  # no organisation has such a SIREN, and PostgreSQL refuses to look it up
+        raise Http404
     membership = get_object_or_404(
         Membership.objects.select_related("legal_unit"),
         legal_unit_id=siren,
