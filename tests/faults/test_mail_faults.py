@@ -87,11 +87,20 @@ def wait_until_drained(redis: ThrowawayRedis, *, timeout: float = 60) -> None:
     time.sleep(0.5)
 
 
-def other_database_sessions() -> int:
+def database_now():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        return cursor.fetchone()[0]
+
+
+def other_database_sessions(*, since) -> int:
+    """Sessions on the test database opened since ``since`` by other processes (the workers'):
+    not those of a live server another test left running."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            " AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND backend_start >= %s",
+            [since],
         )
         return cursor.fetchone()[0]
 
@@ -215,6 +224,7 @@ def kill_worker_mid_batch(*, batch: int, kill, tmp_path, redis: ThrowawayRedis, 
     e-mails' uuids and those in the window: accepted by the SMTP server before the kill, yet still
     pending after it."""
     inbox = Inbox(delay=0.005)  # a few milliseconds per message: the batch takes a few seconds
+    started = database_now()
     with smtp_server(inbox) as email_url, broker_for_this_process(redis.url):
         with transaction.atomic():
             emails = [
@@ -236,7 +246,11 @@ def kill_worker_mid_batch(*, batch: int, kill, tmp_path, redis: ThrowawayRedis, 
         beat.wait_ready()
 
         # The killed processes' transactions are rolled back once their sessions are gone.
-        wait_for(lambda: other_database_sessions() == 0, timeout=10, message="the killed sessions remain")
+        wait_for(
+            lambda: other_database_sessions(since=started) == 0,
+            timeout=10,
+            message="the killed sessions remain",
+        )
         time.sleep(0.2)
         accepted = inbox.counts()
         pending = {

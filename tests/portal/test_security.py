@@ -590,9 +590,10 @@ def test_chromium_runs_every_script_of_the_pages_and_reports_no_violation(live_s
     assert errors == []
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="session", autouse=True)
 def _release_live_server_connections(django_db_setup, django_db_blocker):
-    """The live server's thread may still hold a connection when the test database is dropped."""
+    """The live server's thread may still hold a connection when the test database is dropped.
+    Session-scoped: the live server is shared with the e2e tests, which must keep it connected."""
     yield
     from django.db import connection
 
