@@ -243,30 +243,29 @@ class LoginCodeRequestForm(PortalForm):
         return cleaned_data
 
 
-class LoginCodeForm(PortalForm):
+class EmailedCodeForm(PortalForm):
+    """A code e-mailed to the user: the preset's number of ASCII digits, spaces ignored. Any other
+    text is refused next to the field and spends none of the code's tries."""
+
     code = forms.CharField(
         label=_("Code reçu par courriel"),
         max_length=20,
         widget=forms.TextInput(
-            attrs={
-                "autocomplete": "one-time-code",
-                "inputmode": "numeric",
-                "autofocus": True,
-                "spellcheck": "false",
-            }
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
         ),
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.length = settings.PORTAL_EMAIL_CODE["length"]
-        help_text = ngettext(
-            "Le code à %(length)d chiffre que nous venons de vous envoyer.",
-            "Le code à %(length)d chiffres que nous venons de vous envoyer.",
-            self.length,
-        ) % {"length": self.length}
+        help_text = self.code_help_text(self.length)
         # The DSFR base form has already bound the fields: tell the bound field too.
         self.fields["code"].help_text = self["code"].help_text = help_text
+
+    def code_help_text(self, length: int) -> str:
+        return ngettext("Le code à %(length)d chiffre.", "Le code à %(length)d chiffres.", length) % {
+            "length": length
+        }
 
     def clean_code(self):
         code = "".join(self.cleaned_data["code"].split())
@@ -281,3 +280,16 @@ class LoginCodeForm(PortalForm):
                 code="invalid",
             )
         return code
+
+
+class LoginCodeForm(EmailedCodeForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs["autofocus"] = True
+
+    def code_help_text(self, length: int) -> str:
+        return ngettext(
+            "Le code à %(length)d chiffre que nous venons de vous envoyer.",
+            "Le code à %(length)d chiffres que nous venons de vous envoyer.",
+            length,
+        ) % {"length": length}

@@ -3,8 +3,6 @@ des informations personnelles"): the user changes their civilité, first name an
 their identifiant and the account's address, and finds the password page with the policy's rules.
 """
 
-import unicodedata
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -53,20 +51,6 @@ class IdentityForm(PortalForm):
         widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
         error_messages={"required": gettext_lazy("Saisissez votre nom.")},
     )
-
-    def _without_control_characters(self, name: str) -> str:
-        value = self.cleaned_data[name]
-        if any(unicodedata.category(char) == "Cc" for char in value):
-            raise forms.ValidationError(
-                gettext_lazy("Ce champ contient des caractères non autorisés."), code="control_character"
-            )
-        return value
-
-    def clean_first_name(self):
-        return self._without_control_characters("first_name")
-
-    def clean_last_name(self):
-        return self._without_control_characters("last_name")
 
 
 def _display(name: str, value: str) -> str:

@@ -6,7 +6,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.captcha import CaseSensitiveCaptchaField
 from accounts.enums import Civilite
-from accounts.validators import normalize_phone, validate_chosen_identifiant, validate_professional_email
+from accounts.forms import EmailedCodeForm
+from accounts.validators import (
+    normalize_phone,
+    validate_chosen_identifiant,
+    validate_postal_code,
+    validate_professional_email,
+)
 from habilitations.models import Service
 from organisations.models import Category, CategoryFlag, Function
 from organisations.onboarding import waits_for_organisation_admin
@@ -86,10 +92,6 @@ class FunctionIdentityForm(PortalForm):
             allowed = set(category.flags.values_list("pk", flat=True))
             if any(flag.pk not in allowed for flag in flags):
                 self.add_error("flags", _("Cette case ne concerne pas la catégorie choisie."))
-        for name in ("title", "first_name", "last_name"):
-            value = cleaned.get(name)
-            if value is not None and any(ord(char) < 32 for char in value):
-                self.add_error(name, _("Ce champ contient des caractères non autorisés."))
         return cleaned
 
 
@@ -132,8 +134,8 @@ class OrganisationForm(PortalForm):
 
     def clean_postal_code(self):
         value = self.cleaned_data["postal_code"].strip()
-        if value and not (len(value) == 5 and value.isdigit()):
-            raise forms.ValidationError(_("Un code postal compte 5 chiffres."))
+        if value:
+            validate_postal_code(value)
         return value
 
     def clean_siret(self):
@@ -294,8 +296,7 @@ class ContactForm(PortalForm):
 
     def clean_postal_code(self):
         value = self.cleaned_data["postal_code"].strip()
-        if not (len(value) == 5 and value.isdigit()):
-            raise forms.ValidationError(_("Un code postal compte 5 chiffres."))
+        validate_postal_code(value)
         return value
 
     def clean_email(self):
@@ -344,13 +345,11 @@ class ConfirmationForm(PortalForm):
             del self.fields["accept_admin_role"]
 
 
-class CodeForm(PortalForm):
-    """The code e-mailed to confirm the address."""
+class CodeForm(EmailedCodeForm):
+    """The code e-mailed to confirm the address (the page says how many digits it has)."""
 
-    code = forms.CharField(
-        label=_("Code reçu par e-mail"),
-        max_length=20,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
-        ),
-    )
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].label = self["code"].label = _("Code reçu par e-mail")
+        self.fields["code"].help_text = self["code"].help_text = ""
+        self.fields["code"].widget.attrs["autofocus"] = True

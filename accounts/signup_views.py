@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
+from formtools.wizard.storage.session import SessionStorage
 from formtools.wizard.views import NamedUrlSessionWizardView, normalize_name
 
 from accounts import signup_forms
@@ -36,7 +37,38 @@ STEP_TITLES = {
 CAPTCHA_SOLVED = "captcha_solved"
 
 
+class SignupStorage(SessionStorage):
+    """formtools marks the session modified whenever it reads the wizard's data, so that every page
+    of the wizard, even shown again unchanged, rewrote the session row (a transaction and a flush
+    on each GET). Here only what changes the data marks it."""
+
+    def _get_data(self):
+        return self.request.session[self.prefix]
+
+    def changed(self):
+        self.request.session.modified = True
+
+    def _set_current_step(self, step):
+        if step != self._get_current_step():
+            super()._set_current_step(step)
+            self.changed()
+
+    def _set_extra_data(self, extra_data):
+        if extra_data != self._get_extra_data():
+            super()._set_extra_data(extra_data)
+            self.changed()
+
+    def set_step_data(self, step, cleaned_data):
+        super().set_step_data(step, cleaned_data)
+        self.changed()
+
+    def forget_step_data(self, step):
+        self.data[self.step_data_key].pop(step, None)
+        self.changed()
+
+
 class SignupWizard(NamedUrlSessionWizardView):
+    storage_name = "accounts.signup_views.SignupStorage"
     form_list = [
         (STEP_FUNCTION, signup_forms.FunctionIdentityForm),
         (STEP_ORGANISATION, signup_forms.OrganisationForm),
@@ -99,7 +131,7 @@ class SignupWizard(NamedUrlSessionWizardView):
             previous = self.storage.get_step_data(STEP_ORGANISATION) or {}
             if previous.get(f"{STEP_ORGANISATION}-siret") != form.cleaned_data["siret"]:
                 # Another organisation: its address replaces the one typed for the previous one.
-                self.storage.data[self.storage.step_data_key].pop(STEP_CONTACT, None)
+                self.storage.forget_step_data(STEP_CONTACT)
         return data
 
     def post(self, *args, **kwargs):
@@ -107,6 +139,10 @@ class SignupWizard(NamedUrlSessionWizardView):
         if posted_step is not None and posted_step not in self.get_form_list():
             # A tampered management form: back to where this visitor really is.
             return redirect(self.get_step_url(self.steps.current))
+        if posted_step is not None and posted_step != self.steps.current and self.storage.current_step:
+            # A page the browser kept (its back button): the step posted is the step answered, as
+            # formtools itself decides, but before the search and the new image look at it.
+            self.storage.current_step = posted_step
         if self.steps.current == STEP_ORGANISATION and (
             self.request.POST.get("action") == "search" or "page" in self.request.POST
         ):

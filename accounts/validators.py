@@ -27,24 +27,30 @@ PHONE_MESSAGE = _(
 
 
 def normalize_phone(value: str) -> str:
-    """A French phone number (mainland or overseas) in E.164 form, or ValidationError."""
+    """A French phone number (mainland or overseas) in E.164 form, or ValidationError. Digits are
+    the ASCII ones: \\d alone would take ٢ or ३ and store them in the number."""
     compact = re.sub(r"[\s.\-()/]", "", value or "")
     if compact.startswith("00"):
         compact = "+" + compact[2:]
-    if re.fullmatch(r"0[1-9]\d{8}", compact):
+    if re.fullmatch(r"0[1-9]\d{8}", compact, re.ASCII):
         country = _OVERSEAS_PREFIXES.get(compact[:4], "33")
         return f"+{country}{compact[1:]}"
-    match = re.fullmatch(r"\+(\d+)", compact)
+    match = re.fullmatch(r"\+(\d+)", compact, re.ASCII)
     if match:
         digits = match.group(1)
-        if re.fullmatch(r"33[1-9]\d{8}", digits):
+        if re.fullmatch(r"33[1-9]\d{8}", digits, re.ASCII):
             return f"+{digits}"
-        if digits[:3] in _OVERSEAS_CODES and re.fullmatch(r"\d{3}[1-9]\d{8}", digits):
+        if digits[:3] in _OVERSEAS_CODES and re.fullmatch(r"\d{3}[1-9]\d{8}", digits, re.ASCII):
             return f"+{digits}"
         length = _PACIFIC_CODES.get(digits[:3])
-        if length and re.fullmatch(rf"\d{{3}}\d{{{length}}}", digits):
+        if length and re.fullmatch(rf"\d{{3}}\d{{{length}}}", digits, re.ASCII):
             return f"+{digits}"
     raise ValidationError(PHONE_MESSAGE, code="invalid_phone")
+
+
+def validate_postal_code(value: str) -> None:
+    if not (len(value) == 5 and value.isascii() and value.isdigit()):
+        raise ValidationError(_("Un code postal compte 5 chiffres."), code="invalid_postal_code")
 
 
 def display_phone(e164: str) -> str:

@@ -1,9 +1,11 @@
 """Read-only JSON search of organisations: GET /api/organisations?q=…&code_postal=…&departement=…&page=…"""
 
+from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from accounts.validators import validate_postal_code
 from organisations.referentials import activity_label, departement_choices
 from organisations.search import MAX_PAGES, search_establishments
 from portal import ratelimit
@@ -47,8 +49,11 @@ def organisations(request):
     errors = {}
     if not query:
         errors["q"] = [_("Indiquez un nom, un SIREN ou un SIRET (paramètre q).")]
-    if postal_code and not (len(postal_code) == 5 and postal_code.isdigit()):
-        errors["code_postal"] = [_("Un code postal compte 5 chiffres.")]
+    if postal_code:
+        try:
+            validate_postal_code(postal_code)
+        except ValidationError as error:
+            errors["code_postal"] = error.messages
     if departement and departement not in {code for code, _label in departement_choices()}:
         errors["departement"] = [_("Département inconnu : %(value)s.") % {"value": departement[:10]}]
     try:

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from organisations.delegation import CODE_ALPHABET, CODE_LENGTH
 from portal.forms import PortalForm
 
 
@@ -18,6 +19,20 @@ class ActivationCodeForm(PortalForm):
             attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
         ),
     )
+
+    def clean_code(self):
+        """What cannot be a letter's code is refused here and spends none of the claim's tries."""
+        code = "".join(self.cleaned_data["code"].upper().split()).replace("-", "")
+        if len(code) != CODE_LENGTH or any(char not in CODE_ALPHABET for char in code):
+            raise forms.ValidationError(
+                _(
+                    "Le code d'activation compte %(length)d lettres et chiffres, sans 0, 1, 5, 8, B, I, L, "
+                    "O ni S : recopiez-le tel qu'il figure sur le courrier."
+                ),
+                code="invalid",
+                params={"length": CODE_LENGTH},
+            )
+        return code
 
 
 class AdminRoleForm(PortalForm):

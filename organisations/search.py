@@ -37,7 +37,7 @@ UNSEARCHED_WORDS = LINK_WORDS | frozenset("abcdefghijklmnopqrstuvwxyz0123456789"
 PREFIX_WORDS = 20
 POSTAL_CODE_LEXEME = "cp="
 _WORD = re.compile(r"[A-Z0-9]+")
-_DIGITS = re.compile(r"[\d\s.]+")
+_DIGITS = re.compile(r"[0-9\s.]+")  # 552 100 554 typed with spaces (non-breaking ones too)
 
 
 def normalize_words(text: str) -> list[str]:
@@ -142,7 +142,7 @@ def search_establishments(
     results = SearchResults()
     number = ""
     if _DIGITS.fullmatch(query):
-        digits = re.sub(r"\D", "", query)
+        digits = re.sub(r"[^0-9]", "", query)
         try:
             results.kind, number = validate_identifier(digits)
         except ValueError as error:
@@ -156,7 +156,7 @@ def search_establishments(
         if postal_code:
             queryset = queryset.filter(Q(postal_code=postal_code) | Q(cedex_code=postal_code))
     else:
-        postal_code = re.sub(r"\D", "", postal_code or "")  # digits only: it goes into the tsquery
+        postal_code = re.sub(r"[^0-9]", "", postal_code or "")  # digits only: it goes into the tsquery
         lexemes = text_query(query, postal_code=postal_code)
         if lexemes == "":
             results.error = _("Saisissez le nom de l'organisme, son SIREN ou son SIRET.")
@@ -263,6 +263,6 @@ def search_by_client_number(typed: str, *, page: int = 1) -> SearchResults:
 
 def get_searchable(siret: str) -> Establishment | None:
     """The establishment with this SIRET if the search could show it, else None."""
-    if not (siret or "").isdigit() or len(siret) != 14:
+    if not (siret or "").isascii() or not siret.isdigit() or len(siret) != 14:
         return None
     return _visible().filter(siret=siret).first()

@@ -1,11 +1,10 @@
 """The forms of the member's pages about their structures (organisations/structure_views.py)."""
 
 from django import forms
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.forms import EmailedCodeForm
 from accounts.validators import normalize_phone, validate_professional_email
 from organisations.models import Function
 from portal.forms import PortalForm
@@ -51,39 +50,13 @@ class EmailForm(PortalForm):
         return value
 
 
-class EmailCodeForm(PortalForm):
-    code = forms.CharField(
-        label=_("Code reçu par courriel"),
-        max_length=20,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
-        ),
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.length = settings.PORTAL_EMAIL_CODE["length"]
-        help_text = ngettext(
+class EmailCodeForm(EmailedCodeForm):
+    def code_help_text(self, length: int) -> str:
+        return ngettext(
             "Le code à %(length)d chiffre envoyé à votre nouvelle adresse.",
             "Le code à %(length)d chiffres envoyé à votre nouvelle adresse.",
-            self.length,
-        ) % {"length": self.length}
-        # The DSFR base form has already bound the fields: tell the bound field too.
-        self.fields["code"].help_text = self["code"].help_text = help_text
-
-    def clean_code(self):
-        code = "".join(self.cleaned_data["code"].split())
-        if len(code) != self.length or not code.isascii() or not code.isdigit():
-            raise ValidationError(
-                ngettext(
-                    "Le code se compose de %(length)d chiffre.",
-                    "Le code se compose de %(length)d chiffres.",
-                    self.length,
-                )
-                % {"length": self.length},
-                code="invalid",
-            )
-        return code
+            length,
+        ) % {"length": length}
 
 
 class FunctionForm(PortalForm):
