@@ -10,8 +10,10 @@ QUERIES ?= 1000
 
 .PHONY: install system-deps run test lint format lock messages bench-startup bench-search bench-load clean-var
 
-# Debian packages the tests need (package:command): translations, the browser, speech.
+# Debian packages the tests need (package:command): translations, the browser, speech; and the
+# load generator of make bench-load.
 SYSTEM_PACKAGES := gettext:msgfmt chromium:chromium espeak-ng:espeak-ng
+BENCH_PACKAGES := wrk:wrk
 
 $(STAMP): requirements/dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 ou plus récent est requis." if sys.version_info < (3, 11) else 0)'
@@ -22,7 +24,7 @@ $(STAMP): requirements/dev.lock
 install: $(STAMP)
 
 system-deps:
-	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+	@missing=""; for pair in $(or $(PACKAGES),$(SYSTEM_PACKAGES)); do \
 	  command -v "$${pair##*:}" >/dev/null 2>&1 || missing="$$missing $${pair%%:*}"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -65,6 +67,7 @@ bench-startup:
 bench-search: install
 	ROWS=$(ROWS) QUERIES=$(QUERIES) $(BIN)/python bench/search.py
 
-# gunicorn (2 workers) and a Celery worker on the real stack, driven by a second process.
+# gunicorn (2 workers) and a Celery worker on the real stack, driven by wrk from a second process.
 bench-load: install
-	SECONDS_PER_ENDPOINT=$(SECONDS_PER_ENDPOINT) CLIENTS=$(CLIENTS) $(BIN)/python bench/load.py
+	@$(MAKE) --no-print-directory system-deps PACKAGES="$(BENCH_PACKAGES)"
+	SECONDS_PER_ENDPOINT=$(SECONDS_PER_ENDPOINT) CLIENTS=$(CLIENTS) $(BIN)/python bench/load.py $(if $(ONLY),--only $(ONLY))

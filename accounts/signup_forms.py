@@ -59,7 +59,14 @@ class FunctionIdentityForm(PortalForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].queryset = Category.objects.filter(is_active=True)
+        # One query per list, and the choices given as they are: a ModelChoiceField left to its
+        # queryset queries again (through a server-side cursor) when it renders.
+        categories = Category.objects.filter(is_active=True)
+        self.fields["category"].queryset = categories
+        self.fields["category"].choices = [
+            ("", self.fields["category"].empty_label),
+            *((category.pk, category.name) for category in categories),
+        ]
         functions = Function.objects.filter(is_active=True, category__is_active=True).select_related(
             "category"
         )
@@ -70,11 +77,19 @@ class FunctionIdentityForm(PortalForm):
         for function in functions:
             groups.setdefault(function.category.name, []).append((function.pk, function.name))
         self.fields["function"].choices = [("", _("Sélectionnez votre fonction")), *groups.items()]
-        flags = CategoryFlag.objects.filter(categories__is_active=True).distinct()
-        self.fields["flags"].queryset = flags
-        self.fields["flags"].widget.hints = {str(flag.pk): flag.help_text for flag in flags}
+        flags = (
+            CategoryFlag.objects.filter(categories__is_active=True).distinct().prefetch_related("categories")
+        )
+        # Which categories each box concerns, for signup.js.
+        self.flag_categories = {
+            flag.pk: [category.pk for category in flag.categories.all()] for flag in flags
+        }
         if not flags:
             del self.fields["flags"]
+            return
+        self.fields["flags"].queryset = flags
+        self.fields["flags"].choices = [(flag.pk, flag.label) for flag in flags]
+        self.fields["flags"].widget.hints = {str(flag.pk): flag.help_text for flag in flags}
 
     def clean(self):
         cleaned = super().clean()

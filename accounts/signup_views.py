@@ -45,6 +45,8 @@ class SignupStorage(SessionStorage):
     def _get_data(self):
         return self.request.session[self.prefix]
 
+    data = property(_get_data, SessionStorage._set_data)
+
     def changed(self):
         self.request.session.modified = True
 
@@ -180,10 +182,7 @@ class SignupWizard(NamedUrlSessionWizardView):
         }
         context["previous_step"] = steps[index - 1] if index else None
         if self.steps.current == STEP_FUNCTION and "flags" in form.fields:
-            context["flag_categories"] = {
-                flag.pk: list(flag.categories.values_list("pk", flat=True))
-                for flag in form.fields["flags"].queryset
-            }
+            context["flag_categories"] = form.flag_categories
         if self.steps.current == STEP_ORGANISATION:
             context.update(self._organisation_context(form, kwargs.get("search_requested", False)))
         if self.steps.current == STEP_CONFIRMATION:
