@@ -15,7 +15,6 @@ from accounts.validators import (
 )
 from habilitations.models import Service
 from organisations.models import Category, CategoryFlag, Function
-from organisations.onboarding import waits_for_organisation_admin
 from organisations.referentials import activity_label, departement_choices
 from organisations.search import get_searchable, search_by_client_number, search_establishments
 from portal.forms import HintedCheckboxSelectMultiple, PortalForm
@@ -282,7 +281,7 @@ class ContactForm(PortalForm):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args, establishment=None, **kwargs):
+    def __init__(self, *args, establishment=None, waits_for_admin=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.establishment = establishment
         self.fields["departement"].choices = [("", _("Sélectionnez un département")), *departement_choices()]
@@ -290,7 +289,7 @@ class ContactForm(PortalForm):
             del self.fields["identifiant"]
         services = Service.objects.filter(is_active=True)
         # Later users of an organisation with an admin choose their services now (reference: CAS 2).
-        if establishment is not None and waits_for_organisation_admin(establishment) and services.exists():
+        if waits_for_admin and services.exists():
             self.fields["services"].queryset = services
         else:
             del self.fields["services"]

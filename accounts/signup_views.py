@@ -95,16 +95,41 @@ class SignupWizard(NamedUrlSessionWizardView):
         kwargs = super().get_form_kwargs(step)
         if step == STEP_CONTACT:
             kwargs["establishment"] = self._chosen_establishment()
+            kwargs["waits_for_admin"] = self._waits_for_admin()
         elif step == STEP_CONFIRMATION:
             kwargs["offers_admin_role"] = self._offers_admin_role()
         return kwargs
+
+    # What the steps ask of the organisation, once per request: a page of the wizard builds and
+    # validates several steps' forms. The completion decides again, under the organisation's lock.
 
     def _offers_admin_role(self) -> bool:
         """R3: the applicant would be the organisation's first user, offered its admin role."""
         establishment = self._chosen_establishment()
         contact = self.storage.get_step_data(STEP_CONTACT) or {}
         email = (contact.get(f"{STEP_CONTACT}-email") or "").strip().lower()
-        return bool(establishment and email) and offers_admin_role(establishment=establishment, email=email)
+        if not (establishment and email):
+            return False
+        return self._memo(
+            ("offers_admin_role", establishment.siret, email),
+            offers_admin_role,
+            establishment=establishment,
+            email=email,
+        )
+
+    def _waits_for_admin(self) -> bool:
+        establishment = self._chosen_establishment()
+        if establishment is None:
+            return False
+        return self._memo(
+            ("waits_for_admin", establishment.siret), waits_for_organisation_admin, establishment
+        )
+
+    def _memo(self, key, function, *args, **kwargs):
+        memo = self.__dict__.setdefault("_request_memo", {})
+        if key not in memo:
+            memo[key] = function(*args, **kwargs)
+        return memo[key]
 
     def get_form_initial(self, step):
         if step == STEP_CONTACT:
@@ -188,10 +213,7 @@ class SignupWizard(NamedUrlSessionWizardView):
         if self.steps.current == STEP_CONFIRMATION:
             context["summary"] = self._summary()
             context["audio_available"] = bool(settings.CAPTCHA_SPEECH_COMMAND)
-            establishment = context["summary"]["establishment"]
-            context["waits_for_admin"] = establishment is not None and waits_for_organisation_admin(
-                establishment
-            )
+            context["waits_for_admin"] = self._waits_for_admin()
         return context
 
     def _organisation_context(self, form, search_requested):
@@ -207,7 +229,7 @@ class SignupWizard(NamedUrlSessionWizardView):
     def _chosen_establishment(self):
         data = self.storage.get_step_data(STEP_ORGANISATION) or {}
         siret = data.get(f"{STEP_ORGANISATION}-siret")
-        return get_searchable(siret) if siret else None
+        return self._memo(("establishment", siret), get_searchable, siret) if siret else None
 
     def _summary(self):
         function = self.get_cleaned_data_for_step(STEP_FUNCTION) or {}

@@ -10,9 +10,10 @@ locked (organisations.delegation.lock_organisation), so that the answer still ho
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Exists
 
 from organisations.enums import OPEN_CLAIM_STATUSES, MembershipStatus, OnboardingRule, TrustKind
-from organisations.models import AdminClaim, Establishment, Membership, TrustedDomainEntry
+from organisations.models import AdminClaim, Establishment, LegalUnit, Membership, TrustedDomainEntry
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,9 @@ def is_trusted(*, establishment: Establishment, email: str) -> bool:
 def has_admin_or_claim(siren: str) -> bool:
     """R1: an admin decides this organisation's registrations, or will once their letter's code is
     typed (later applicants wait for it)."""
-    return (
-        Membership.objects.filter(legal_unit_id=siren, is_admin=True).exists()
-        or AdminClaim.objects.filter(legal_unit_id=siren, status__in=OPEN_CLAIM_STATUSES).exists()
-    )
+    admin = Membership.objects.filter(legal_unit_id=siren, is_admin=True)
+    claim = AdminClaim.objects.filter(legal_unit_id=siren, status__in=OPEN_CLAIM_STATUSES)
+    return LegalUnit.objects.filter(pk=siren).filter(Exists(admin) | Exists(claim)).exists()
 
 
 def waits_for_organisation_admin(establishment: Establishment) -> bool:

@@ -5,6 +5,8 @@ import re
 import pytest
 from captcha.models import CaptchaStore
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import PendingSignup, User
@@ -230,6 +232,24 @@ def test_starting_afresh_forgets_the_answers(client, establishment):
     response = client.get(reverse("signup") + "?recommencer")
     assert response.status_code == 302
     assert "Chargée de mission" not in client.get(response.url).content.decode()
+
+
+def test_a_step_shown_again_unchanged_does_not_rewrite_the_session(client, establishment):
+    """Each write of the session row is a transaction and a flush: a page shown again writes none,
+    a step whose answers change writes them."""
+    walk_to_confirmation(client, establishment)
+    with CaptureQueriesContext(connection) as queries:
+        for step in ("confirmation", "confirmation", "fonction", "fonction"):
+            assert client.get(step_url(step)).status_code == 200
+    writes = [
+        query["sql"]
+        for query in queries
+        if query["sql"].startswith("UPDATE") and "django_session" in query["sql"]
+    ]
+    assert len(writes) == 1  # the move back to step 1 only
+
+    post_step(client, "fonction", function_data(title="Directrice de projet"))
+    assert "Directrice de projet" in client.get(step_url("confirmation")).content.decode()
 
 
 def test_going_back_and_forth_keeps_every_answer(client, establishment):
