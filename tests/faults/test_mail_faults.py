@@ -18,10 +18,10 @@ from django.db import connection, transaction
 
 from accounts.models import PendingSignup
 from accounts.services import _code_hash, verify_signup_code
-from mailings.enums import EmailStatus
-from mailings.models import Email
+from mailings.enums import EmailStatus, LetterStatus
+from mailings.models import Email, Letter
 from mailings.services import queue_email
-from organisations.models import Category
+from organisations.models import AdminClaim, Category
 from portal.celery import app as celery_app
 from tests.conftest import free_port
 from tests.integration.fixtures import (
@@ -170,6 +170,29 @@ def test_an_email_queued_while_the_broker_is_unreachable_is_committed_and_left_t
     email.refresh_from_db()
     assert (email.status, email.attempts) == (EmailStatus.PENDING, 0)
     assert f"E-mail {email.pk} left to the relay" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_first_user_confirming_while_the_broker_is_unreachable_gets_the_letter_and_the_mail(
+    settings, django_capture_on_commit_callbacks, caplog
+):
+    """Letters never wait on the broker: the PDF is written with the claim, in its transaction;
+    the e-mails that tell of it are left to the relay."""
+    settings.PORTAL_ONBOARDING_RULES = ["R1", "R3"]
+    (pending,) = prepare_signups(1, organisations=1)
+    pending.data["accepts_admin_role"] = True
+    pending.save()
+    nothing_listens = f"redis://127.0.0.1:{free_port()}/0"
+    with broker_for_this_process(nothing_listens), django_capture_on_commit_callbacks(execute=True):
+        verify_signup_code(pending=pending, code="123456")
+
+    letter = Letter.objects.get()
+    assert (letter.status, letter.template) == (LetterStatus.TO_PRINT, "admin_activation")
+    assert letter.pdf.startswith(b"%PDF")
+    assert AdminClaim.objects.get().letter == letter
+    emails = Email.objects.all()
+    assert emails and {email.status for email in emails} == {EmailStatus.PENDING}
+    assert caplog.text.count(" left to the relay, the broker did not take it") == len(emails)
 
 
 @pytest.mark.slow
