@@ -191,7 +191,8 @@ def test_a_first_user_confirming_while_the_broker_is_unreachable_gets_the_letter
     assert letter.pdf.startswith(b"%PDF")
     assert AdminClaim.objects.get().letter == letter
     emails = Email.objects.all()
-    assert emails and {email.status for email in emails} == {EmailStatus.PENDING}
+    assert emails
+    assert {email.status for email in emails} == {EmailStatus.PENDING}
     assert caplog.text.count(" left to the relay, the broker did not take it") == len(emails)
 
 
