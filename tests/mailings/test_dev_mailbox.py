@@ -1,6 +1,5 @@
 import pytest
 from django.core.mail import EmailMessage
-from django.test import override_settings
 
 from mailings.backends import EmlFileBackend
 
@@ -24,8 +23,11 @@ def test_the_file_transport_writes_one_eml_file_per_message(tmp_path):
     assert b"Subject: Votre code : 482913" in path.read_bytes()
 
 
-@override_settings(ROOT_URLCONF="tests.urls_debug", DEBUG=True)
+# One way of changing settings per test: override_settings around the settings fixture restored
+# DEBUG = True for the rest of the session (the fixture's own override, undone last, had copied it).
+@pytest.mark.urls("tests.urls_debug")
 def test_in_debug_the_mailbox_lists_messages_and_shows_their_text(client, settings, tmp_path):
+    settings.DEBUG = True
     settings.EMAIL_FILE_PATH = str(tmp_path)
     path = _write_message(tmp_path)
     listing = client.get("/dev/mailbox/").content.decode()
@@ -37,8 +39,9 @@ def test_in_debug_the_mailbox_lists_messages_and_shows_their_text(client, settin
     assert client.get("/dev/mailbox/absent.eml/").status_code == 404
 
 
-@override_settings(ROOT_URLCONF="tests.urls_debug", DEBUG=False)
+@pytest.mark.urls("tests.urls_debug")
 def test_without_debug_the_mailbox_does_not_exist(client, settings, tmp_path):
+    settings.DEBUG = False
     settings.EMAIL_FILE_PATH = str(tmp_path)
     _write_message(tmp_path)
     assert client.get("/dev/mailbox/").status_code == 404
