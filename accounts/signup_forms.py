@@ -14,6 +14,7 @@ from accounts.validators import (
     validate_professional_email,
 )
 from habilitations.models import Service
+from organisations.lists import active_lists
 from organisations.models import Category, CategoryFlag, Function
 from organisations.referentials import activity_label, departement_choices
 from organisations.search import get_searchable, search_by_client_number, search_establishments
@@ -58,37 +59,26 @@ class FunctionIdentityForm(PortalForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # One query per list, and the choices given as they are: a ModelChoiceField left to its
-        # queryset queries again (through a server-side cursor) when it renders.
-        categories = Category.objects.filter(is_active=True)
-        self.fields["category"].queryset = categories
-        self.fields["category"].choices = [
-            ("", self.fields["category"].empty_label),
-            *((category.pk, category.name) for category in categories),
-        ]
-        functions = Function.objects.filter(is_active=True, category__is_active=True).select_related(
-            "category"
-        )
-        self.fields["function"].queryset = functions
+        # The choices shown come from the lists each process keeps (organisations.lists); the
+        # querysets check what is chosen.
+        lists = active_lists()
+        self.fields["category"].queryset = Category.objects.filter(is_active=True)
+        self.fields["category"].choices = [("", self.fields["category"].empty_label), *lists.categories]
+        self.fields["function"].queryset = Function.objects.filter(is_active=True, category__is_active=True)
         # Grouped by category (optgroups): without JavaScript the list still follows the category;
         # with it, static/accounts/signup.js shows only the chosen category's group.
-        groups = {}
-        for function in functions:
-            groups.setdefault(function.category.name, []).append((function.pk, function.name))
-        self.fields["function"].choices = [("", _("Sélectionnez votre fonction")), *groups.items()]
-        flags = (
-            CategoryFlag.objects.filter(categories__is_active=True).distinct().prefetch_related("categories")
-        )
+        self.fields["function"].choices = [
+            ("", _("Sélectionnez votre fonction")),
+            *lists.functions_by_category,
+        ]
         # Which categories each box concerns, for signup.js.
-        self.flag_categories = {
-            flag.pk: [category.pk for category in flag.categories.all()] for flag in flags
-        }
-        if not flags:
+        self.flag_categories = {pk: categories for pk, _label, _help, categories in lists.flags}
+        if not lists.flags:
             del self.fields["flags"]
             return
-        self.fields["flags"].queryset = flags
-        self.fields["flags"].choices = [(flag.pk, flag.label) for flag in flags]
-        self.fields["flags"].widget.hints = {str(flag.pk): flag.help_text for flag in flags}
+        self.fields["flags"].queryset = CategoryFlag.objects.filter(categories__is_active=True).distinct()
+        self.fields["flags"].choices = [(pk, label) for pk, label, _help, _categories in lists.flags]
+        self.fields["flags"].widget.hints = {str(pk): help_text for pk, _label, help_text, _c in lists.flags}
 
     def clean(self):
         cleaned = super().clean()

@@ -6,6 +6,7 @@ from django.utils.translation import ngettext
 
 from accounts.forms import EmailedCodeForm
 from accounts.validators import normalize_phone, validate_professional_email
+from organisations.lists import active_lists
 from organisations.models import Function
 from portal.forms import PortalForm
 
@@ -72,11 +73,10 @@ class FunctionForm(PortalForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        functions = Function.objects.filter(is_active=True, category__is_active=True).select_related(
-            "category"
-        )
-        self.fields["function"].queryset = functions
-        groups = {}
-        for function in functions.order_by("category__position", "category__name", "position", "name"):
-            groups.setdefault(function.category.name, []).append((function.pk, function.name))
-        self.fields["function"].choices = [("", _("Sélectionnez votre fonction")), *groups.items()]
+        self.fields["function"].queryset = Function.objects.filter(
+            is_active=True, category__is_active=True
+        ).select_related("category")
+        self.fields["function"].choices = [
+            ("", _("Sélectionnez votre fonction")),
+            *active_lists().functions_by_category,
+        ]

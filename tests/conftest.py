@@ -52,6 +52,16 @@ def _clear_cache():
 
 
 @pytest.fixture(autouse=True)
+def _forget_lists():
+    """The lists each process keeps (organisations.lists) would outlive the test's rolled-back rows."""
+    from organisations import lists
+
+    lists.forget()
+    yield
+    lists.forget()
+
+
+@pytest.fixture(autouse=True)
 def _french():
     # A request in English leaves its language active in the thread: start each test in French.
     from django.utils import translation

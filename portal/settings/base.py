@@ -77,7 +77,7 @@ TEMPLATES = [
         },
     },
 ]
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+FORM_RENDERER = "portal.form_rendering.PortalFormRenderer"
 # The DSFR marks optional fields, not required ones (portal.forms.PortalForm).
 DSFR_MARK_OPTIONAL_FIELDS = True
 
