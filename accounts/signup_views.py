@@ -35,6 +35,7 @@ STEP_TITLES = {
     STEP_CONFIRMATION: _("Confirmation"),
 }
 CAPTCHA_SOLVED = "captcha_solved"
+SUMMARY = "summary"
 
 
 class SignupStorage(SessionStorage):
@@ -108,8 +109,8 @@ class SignupWizard(NamedUrlSessionWizardView):
         establishment = self._chosen_establishment()
         contact = self.storage.get_step_data(STEP_CONTACT) or {}
         email = (contact.get(f"{STEP_CONTACT}-email") or "").strip().lower()
-        if not (establishment and email):
-            return False
+        if not (establishment and email) or self._waits_for_admin():
+            return False  # R1 decides: an admin or their claim is there already
         return self._memo(
             ("offers_admin_role", establishment.siret, email),
             offers_admin_role,
@@ -147,6 +148,12 @@ class SignupWizard(NamedUrlSessionWizardView):
     def process_step(self, form):
         step = self.steps.current
         data = super().process_step(form).copy()
+        if step in (STEP_FUNCTION, STEP_CONTACT):
+            # What the confirmation shows, written once from the answers just validated: showing it
+            # validated steps 1 and 3 again (a dozen queries) at each visit. The confirmation's
+            # post validates every step again, as formtools does.
+            summary = {**self.storage.extra_data.get(SUMMARY, {}), step: summarise(step, form.cleaned_data)}
+            self.storage.extra_data = {**self.storage.extra_data, SUMMARY: summary}
         if step == STEP_CONFIRMATION:
             self.storage.extra_data = {**self.storage.extra_data, CAPTCHA_SOLVED: True}
             for key in [key for key in data if key.startswith(f"{STEP_CONFIRMATION}-captcha")]:
@@ -159,6 +166,9 @@ class SignupWizard(NamedUrlSessionWizardView):
             if previous.get(f"{STEP_ORGANISATION}-siret") != form.cleaned_data["siret"]:
                 # Another organisation: its address replaces the one typed for the previous one.
                 self.storage.forget_step_data(STEP_CONTACT)
+                summary = {**self.storage.extra_data.get(SUMMARY, {})}
+                summary.pop(STEP_CONTACT, None)
+                self.storage.extra_data = {**self.storage.extra_data, SUMMARY: summary}
         return data
 
     def post(self, *args, **kwargs):
@@ -232,18 +242,20 @@ class SignupWizard(NamedUrlSessionWizardView):
         return self._memo(("establishment", siret), get_searchable, siret) if siret else None
 
     def _summary(self):
-        function = self.get_cleaned_data_for_step(STEP_FUNCTION) or {}
-        contact = self.get_cleaned_data_for_step(STEP_CONTACT) or {}
-        establishment = self._chosen_establishment()
+        kept = self.storage.extra_data.get(SUMMARY, {})
+
+        def answers(step):
+            if step in kept:
+                return kept[step]
+            cleaned = self.get_cleaned_data_for_step(step)  # a wizard begun before the summary was kept
+            return summarise(step, cleaned) if cleaned else {}
+
+        function = answers(STEP_FUNCTION)
         return {
             "function": function,
             "civilite_label": dict(Civilite.choices).get(function.get("civilite"), ""),
-            "establishment": establishment,
-            "contact": contact,
-            "departement_label": departement_name(contact.get("departement", "")),
-            "phone_landline": display_phone(contact.get("phone_landline", "")),
-            "phone_mobile": display_phone(contact.get("phone_mobile", "")),
-            "services": contact.get("services") or [],
+            "establishment": self._chosen_establishment(),
+            "contact": answers(STEP_CONTACT),
         }
 
     # Done -------------------------------------------------------------------------------------
@@ -283,6 +295,32 @@ class SignupWizard(NamedUrlSessionWizardView):
             )
         self.request.session["signup_token"] = str(pending.token)
         return redirect("signup_code", token=pending.token)
+
+
+def summarise(step: str, cleaned: dict) -> dict:
+    """A step's answers as the confirmation shows them, as text (kept in the session)."""
+    if step == STEP_FUNCTION:
+        return {
+            "category": str(cleaned["category"]),
+            "function": str(cleaned["function"]),
+            "title": cleaned["title"],
+            "flags": [str(flag) for flag in cleaned.get("flags") or []],
+            "civilite": cleaned["civilite"],
+            "first_name": cleaned["first_name"],
+            "last_name": cleaned["last_name"],
+        }
+    return {
+        "departement_label": departement_name(cleaned["departement"]),
+        "address": cleaned["address"],
+        "address_complement": cleaned["address_complement"],
+        "postal_code": cleaned["postal_code"],
+        "city": cleaned["city"],
+        "email": cleaned["email"],
+        "phone_landline": display_phone(cleaned["phone_landline"]),
+        "phone_mobile": display_phone(cleaned["phone_mobile"]),
+        "identifiant": cleaned.get("identifiant", ""),
+        "services": [str(service) for service in cleaned.get("services") or []],
+    }
 
 
 signup_wizard = SignupWizard.as_view(url_name="signup_step", done_step_name="termine")

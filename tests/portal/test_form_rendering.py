@@ -15,8 +15,8 @@ from organisations import structure_forms
 from portal.form_rendering import DRAWN_IN_PYTHON, PortalFormRenderer
 from portal.forms import PortalForm
 from tests.accounts.test_signup import contact_data, function_data, post_step
-from tests.hostile.test_signup import organisation_data
 from tests.habilitations.factories import ServiceFactory
+from tests.hostile.test_signup import organisation_data
 from tests.organisations.factories import EstablishmentFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -164,7 +164,7 @@ def test_the_wizard_pages_are_the_same_drawn_either_way(client, settings):
         ("coordonnees", contact_data()),
     ]:
         both(lambda step=step: client.get(reverse("signup_step", kwargs={"step": step})))
-        both(lambda step=step: post_step(client, step, {key: "<b>" for key in data}))
+        both(lambda step=step, data=data: post_step(client, step, dict.fromkeys(data, "<b>")))
         assert post_step(client, step, data).status_code == 302
     both(lambda: client.get(reverse("signup_step", kwargs={"step": "confirmation"})))
     both(lambda: client.get(reverse("login")))
