@@ -15,6 +15,7 @@ from django.forms.renderers import TemplatesSetting
 from django.utils.safestring import mark_safe
 from dsfr.templatetags.dsfr_tags import dsfr_mark_optionnal_fields
 from dsfr.utils import dsfr_input_class_attr
+from widget_tweaks.templatetags.widget_tweaks import set_attr
 
 
 def _text(value) -> str:
@@ -75,12 +76,7 @@ def draw_input_group(context) -> str:
     if field.field.disabled:
         classes += " fr-input-group--disabled"
     label_for = _text(field.id_for_label)
-    hint = (
-        f'\n      <span class="fr-hint-text" id="{label_for}_helptext">{field.help_text}</span>\n    '
-        if field.help_text
-        else ""
-    )
-    mark = _text(dsfr_mark_optionnal_fields(field))
+    label = _label_and_hint(field, label_for)
     widget = _text(dsfr_input_class_attr(field))
     errors = (
         f'\n    <div id="{_text(field.auto_id)}-desc-error">\n      {_text(field.errors)}\n    </div>\n  '
@@ -90,10 +86,7 @@ def draw_input_group(context) -> str:
     return (
         f'<div class="{_text(classes)}">\n'
         f'  <label for="{label_for}" class="fr-label">\n'
-        f"    \n"
-        f"    {_text(field.label)}{mark}\n"
-        f"    {hint}\n"
-        f"    \n"
+        f"{label}"
         f"  </label>\n"
         f"  {widget}\n"
         f"  {errors}\n"
@@ -101,12 +94,142 @@ def draw_input_group(context) -> str:
     )
 
 
+def _label_and_hint(field, hint_id: str) -> str:
+    """The label of a DSFR field (its text, the optional mark, its hint), as the snippets lay it."""
+    hint = (
+        f'\n      <span class="fr-hint-text" id="{hint_id}_helptext">{field.help_text}</span>\n    '
+        if field.help_text
+        else ""
+    )
+    return f"    \n    {_text(field.label)}{_text(dsfr_mark_optionnal_fields(field))}\n    {hint}\n    \n"
+
+
+def _choices_group(context, *, kind: str) -> str:
+    """django-dsfr's radioselect_snippet.html (kind "radio") and checkboxselectmultiple_snippet.html
+    (kind "checkboxes"): a fieldset, its legend, one element per choice, the errors."""
+    field = context["field"]
+    auto_id = _text(field.auto_id)
+    errors = field.errors
+    if kind == "radio":
+        classes = "fr-fieldset fr-fieldset--error" if errors else "fr-fieldset"
+        described = f" {auto_id}-desc-error" if errors else ""
+        errors_class = ' class="fr-messages-group"'
+    else:
+        classes = "fr-fieldset fr-fieldset--error fr-fieldsets" if errors else "fr-fieldset fr-fieldsets"
+        described = f" {auto_id}-messages" if errors else ""
+        errors_class = ""
+    legend = _label_and_hint(field, auto_id)
+    field = dsfr_input_class_attr(field)
+    element = (
+        "fr-fieldset__element fr-fieldset__element--inline"
+        if getattr(field.field.widget, "inline", False)
+        else ("fr-fieldset__element")
+    )
+    choices = "".join(
+        f'\n      <div class="{element}">\n        {_text(subwidget)}\n      </div>\n    '
+        for subwidget in field.subwidgets
+    )
+    errors_block = (
+        f'\n    <div{errors_class} id="{auto_id}-desc-error">\n      {_text(errors)}\n    </div>\n  '
+        if errors
+        else ""
+    )
+    return (
+        f'<fieldset class="{classes}"\n'
+        f'          id="{"radio" if kind == "radio" else "checkboxes"}-{auto_id}"\n'
+        f'          aria-labelledby="{auto_id}-legend{described}">\n'
+        f'  <legend class="fr-fieldset__legend fr-fieldset__legend--regular"\n'
+        f'          id="{auto_id}-legend">\n'
+        f"{legend}"
+        f"  </legend>\n"
+        f"  \n    {choices}\n  \n"
+        f"  {errors_block}\n"
+        f"</fieldset>"
+    )
+
+
+def draw_radio_group(context) -> str:
+    return _choices_group(context, kind="radio")
+
+
+def draw_checkboxes_group(context) -> str:
+    return _choices_group(context, kind="checkboxes")
+
+
+def draw_checkbox_group(context) -> str:
+    """django-dsfr's checkbox_snippet.html: one box, its label and hint, the errors."""
+    field = context["field"]
+    classes = "fr-checkbox-group"
+    if field.errors:
+        classes += " fr-checkbox-group--error"
+    if field.field.disabled:
+        classes += " fr-input-group--disabled"
+    widget = _text(set_attr(dsfr_input_class_attr(field), "type:checkbox"))
+    errors = (
+        f'\n    <div id="{_text(field.auto_id)}-desc-error">\n      {_text(field.errors)}\n    </div>\n  '
+        if field.errors
+        else ""
+    )
+    return (
+        f'<div class="{classes} fr-mb-2w">\n'
+        f"  {widget}\n"
+        f'  <label for="{_text(field.id_for_label)}" class="fr-label">\n'
+        f"{_label_and_hint(field, _text(field.auto_id))}"
+        f"  </label>\n"
+        f"  {errors}\n"
+        f"</div>"
+    )
+
+
+def _option_label(widget) -> str:
+    """The <label> of a radio or a box (django-dsfr's option templates); a label given as
+    {"label", "help_text"} (portal.forms.HintedCheckboxSelectMultiple) has its hint under it."""
+    if not widget["wrap_label"]:
+        return ""
+    option_id = widget["attrs"].get("id")
+    label = widget["label"]
+    if isinstance(label, dict) and label.get("label"):
+        text = (
+            f"\n        {_text(label['label'])}\n"
+            f'        <span class="fr-hint-text" id="{_text(option_id or "")}_helptext">'
+            f"{_text(label.get('help_text', ''))}</span>\n      "
+        )
+    else:
+        text = f"\n        {_text(label)}\n      "
+    target = f'for="{_text(option_id)}"' if option_id else ""
+    return f'\n    <label class="fr-label"\n           {target}>\n      {text}\n    </label>\n  '
+
+
+def draw_radio_option(context) -> str:
+    """django-dsfr's django/forms/widgets/radio_option.html."""
+    widget = context["widget"]
+    # input.html's own line end comes with it, as {% include %} brings it.
+    return f'<div class="fr-radio-group">\n  {draw_input(context)}\n\n  {_option_label(widget)}\n</div>'
+
+
+def draw_checkbox_option(context) -> str:
+    """django-dsfr's django/forms/widgets/checkbox_option.html."""
+    widget = context["widget"]
+    framed = widget["attrs"].get("dsfr") == "dsfr"
+    html = (
+        ('\n  <div class="fr-checkbox-group">\n  ' if framed else "")
+        + f"\n  {draw_input(context)}\n\n  {_option_label(widget)}\n  "
+        + ("\n  </div>\n" if framed else "")
+    )
+    return html.strip()
+
+
 DRAWN_IN_PYTHON = {
     "dsfr/form_field_snippets/input_snippet.html": draw_input_group,
+    "dsfr/form_field_snippets/radioselect_snippet.html": draw_radio_group,
+    "dsfr/form_field_snippets/checkboxselectmultiple_snippet.html": draw_checkboxes_group,
+    "dsfr/form_field_snippets/checkbox_snippet.html": draw_checkbox_group,
+    "django/forms/widgets/radio_option.html": draw_radio_option,
+    "django/forms/widgets/checkbox_option.html": draw_checkbox_option,
     "django/forms/widgets/select.html": draw_select,
     **{
         f"django/forms/widgets/{name}.html": draw_input
-        for name in ["text", "email", "password", "number", "tel", "url", "hidden"]
+        for name in ["text", "email", "password", "number", "tel", "url", "hidden", "checkbox"]
     },
 }
 

@@ -13,7 +13,7 @@ from accounts import signup_forms
 from organisations import forms as organisation_forms
 from organisations import structure_forms
 from portal.form_rendering import DRAWN_IN_PYTHON, PortalFormRenderer
-from portal.forms import PortalForm
+from portal.forms import HintedCheckboxSelectMultiple, PortalForm
 from tests.accounts.test_signup import contact_data, function_data, post_step
 from tests.habilitations.factories import ServiceFactory
 from tests.hostile.test_signup import organisation_data
@@ -46,6 +46,27 @@ class AwkwardForm(PortalForm):
     )
     optional_choice = forms.ChoiceField(label="Facultatif", required=False, choices=[("a", "A"), ("b", "B")])
     hidden = forms.CharField(widget=forms.HiddenInput, required=False)
+    civilite = forms.ChoiceField(
+        label="Civilité", choices=[("mme", "Madame <i>"), ("m", "Monsieur")], widget=forms.RadioSelect
+    )
+    optional_radio = forms.ChoiceField(
+        label="Radio facultatif",
+        required=False,
+        choices=[("a", "A")],
+        widget=forms.RadioSelect,
+        help_text="Aide",
+    )
+    boxes = forms.MultipleChoiceField(
+        label="Cases",
+        choices=[("1", "Une & <b>"), ("2", "Deux")],
+        widget=HintedCheckboxSelectMultiple(hints={"1": "Indice <i> & plus"}),
+        template_name=HintedCheckboxSelectMultiple.field_template_name,
+    )
+    plain_boxes = forms.MultipleChoiceField(
+        label="Cases simples", required=False, choices=[("x", "X")], widget=forms.CheckboxSelectMultiple
+    )
+    accept = forms.BooleanField(label="J'accepte <les> conditions", help_text="Lisez-les")
+    optional_accept = forms.BooleanField(label="Facultative", required=False)
 
 
 AWKWARD_DATA = {
@@ -57,6 +78,9 @@ AWKWARD_DATA = {
     "choice": "1",
     "optional_choice": "z",
     "hidden": '"><b>',
+    "civilite": "x",
+    "boxes": ["1", "9"],
+    "optional_accept": "on",
 }
 
 
@@ -124,7 +148,7 @@ def test_the_awkward_form_meets_every_python_drawing():
 
     renderer.render = spy
     drawn(AwkwardForm(data=AWKWARD_DATA, renderer=renderer))
-    assert used == {"draw_input_group", "draw_input", "draw_select"}
+    assert used == {name.__name__ for name in DRAWN_IN_PYTHON.values()}
 
 
 def test_what_the_user_typed_comes_back_escaped():
