@@ -277,10 +277,13 @@ class ContactForm(PortalForm):
         self.fields["departement"].choices = [("", _("Sélectionnez un département")), *departement_choices()]
         if not settings.PORTAL_CHOOSE_IDENTIFIANT:
             del self.fields["identifiant"]
+        # Later users of an organisation with an admin choose their services now (reference: CAS 2):
+        # the list read once and shown as it is, the queryset checking what is chosen.
         services = Service.objects.filter(is_active=True)
-        # Later users of an organisation with an admin choose their services now (reference: CAS 2).
-        if waits_for_admin and services.exists():
+        offered = [(service.pk, str(service)) for service in services] if waits_for_admin else []
+        if offered:
             self.fields["services"].queryset = services
+            self.fields["services"].choices = offered
         else:
             del self.fields["services"]
 

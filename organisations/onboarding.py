@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.conf import settings
+from django.db import connection
 
 from organisations.enums import OPEN_CLAIM_STATUSES, MembershipStatus, OnboardingRule, TrustKind
-from organisations.models import AdminClaim, Establishment, Membership, TrustedDomainEntry
+from organisations.models import Establishment, TrustedDomainEntry
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,15 @@ def is_trusted(*, establishment: Establishment, email: str) -> bool:
 def has_admin_or_claim(siren: str) -> bool:
     """R1: an admin decides this organisation's registrations, or will once their letter's code is
     typed (later applicants wait for it)."""
-    # Two plain queries: one with both EXISTS cost twice their CPU to build.
-    return (
-        Membership.objects.filter(legal_unit_id=siren, is_admin=True).exists()
-        or AdminClaim.objects.filter(legal_unit_id=siren, status__in=OPEN_CLAIM_STATUSES).exists()
-    )
+    # Written in SQL: the wizard asks at each visit of its last two steps, and the ORM took a
+    # millisecond of CPU to build this query.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM organisations_membership WHERE legal_unit_id = %s AND is_admin)"
+            " OR EXISTS (SELECT 1 FROM organisations_adminclaim WHERE legal_unit_id = %s AND status = ANY(%s))",
+            [siren, siren, [str(status) for status in OPEN_CLAIM_STATUSES]],
+        )
+        return cursor.fetchone()[0]
 
 
 def waits_for_organisation_admin(establishment: Establishment) -> bool:
