@@ -35,6 +35,26 @@ def test_the_page_is_in_english_when_the_visitor_chooses_it(client):
     assert "Créer un compte" not in page
 
 
+def test_the_parts_rendered_once_follow_the_language_and_the_operator(client, settings):
+    """Skip links and footer are rendered once per process (portal_pages.rendered_once): once for
+    each language and each operator's settings, never one for another."""
+    settings.PORTAL_OPERATOR_NAME = "Agence nationale pour la rénovation urbaine"
+    french = client.get("/").content.decode()
+    english = client.get("/", headers={"accept-language": "en"}).content.decode()
+    settings.PORTAL_OPERATOR_NAME = "Banque des Territoires"
+    settings.PORTAL_CONTACT_EMAIL = "contact@banquedesterritoires.localhost"
+    other_operator = client.get("/").content.decode()
+
+    assert 'aria-label="Accès rapide"' in french
+    assert "Pied de page" in french
+    assert "Agence nationale pour la rénovation urbaine : portail" in french
+    assert 'aria-label="Quick access"' in english
+    assert "Pied de page" not in english
+    assert "Banque des Territoires : portail" in other_operator
+    assert "mailto:contact@banquedesterritoires.localhost" in other_operator
+    assert "Agence nationale pour la rénovation urbaine : portail" not in other_operator
+
+
 def test_english_follows_the_browser_language(client):
     page = client.get("/", headers={"accept-language": "en-GB,en;q=0.9"}).content.decode()
     assert "Create an account" in page
