@@ -36,6 +36,7 @@ STEP_TITLES = {
 }
 CAPTCHA_SOLVED = "captcha_solved"
 SUMMARY = "summary"
+ORGANISATION = "organisation"
 
 
 class SignupStorage(SessionStorage):
@@ -90,12 +91,14 @@ class SignupWizard(NamedUrlSessionWizardView):
         # that follows (formtools' render_done) must not ask for it again.
         if (step or self.steps.current) == STEP_CONFIRMATION and self.storage.extra_data.get(CAPTCHA_SOLVED):
             del form.fields["captcha"]
+        if (step or self.steps.current) == STEP_CONTACT and form.is_bound:
+            # The identifiant's rules name the organisation: read when the answers are checked.
+            form.establishment = self._chosen_establishment()
         return form
 
     def get_form_kwargs(self, step=None):
         kwargs = super().get_form_kwargs(step)
         if step == STEP_CONTACT:
-            kwargs["establishment"] = self._chosen_establishment()
             kwargs["waits_for_admin"] = self._waits_for_admin()
         elif step == STEP_CONFIRMATION:
             kwargs["offers_admin_role"] = self._offers_admin_role()
@@ -106,11 +109,13 @@ class SignupWizard(NamedUrlSessionWizardView):
 
     def _offers_admin_role(self) -> bool:
         """R3: the applicant would be the organisation's first user, offered its admin role."""
-        establishment = self._chosen_establishment()
         contact = self.storage.get_step_data(STEP_CONTACT) or {}
         email = (contact.get(f"{STEP_CONTACT}-email") or "").strip().lower()
-        if not (establishment and email) or self._waits_for_admin():
+        if not (self._chosen_siret() and email) or self._waits_for_admin():
             return False  # R1 decides: an admin or their claim is there already
+        establishment = self._chosen_establishment()
+        if establishment is None:
+            return False
         return self._memo(
             ("offers_admin_role", establishment.siret, email),
             offers_admin_role,
@@ -119,12 +124,11 @@ class SignupWizard(NamedUrlSessionWizardView):
         )
 
     def _waits_for_admin(self) -> bool:
-        establishment = self._chosen_establishment()
-        if establishment is None:
+        siret = self._chosen_siret()
+        if not siret:
             return False
-        return self._memo(
-            ("waits_for_admin", establishment.siret), waits_for_organisation_admin, establishment
-        )
+        # A SIRET begins with its organisation's SIREN.
+        return self._memo(("waits_for_admin", siret), waits_for_organisation_admin, siret[:9])
 
     def _memo(self, key, function, *args, **kwargs):
         memo = self.__dict__.setdefault("_request_memo", {})
@@ -134,15 +138,9 @@ class SignupWizard(NamedUrlSessionWizardView):
 
     def get_form_initial(self, step):
         if step == STEP_CONTACT:
-            establishment = self._chosen_establishment()
-            if establishment is not None:
-                return {
-                    "departement": establishment.departement,
-                    "address": establishment.street_address,
-                    "address_complement": establishment.address_complement,
-                    "postal_code": establishment.postal_code,
-                    "city": establishment.city,
-                }
+            organisation = self._organisation()
+            if organisation:
+                return {key: organisation[key] for key in CONTACT_FROM_ORGANISATION}
         return super().get_form_initial(step)
 
     def process_step(self, form):
@@ -162,6 +160,8 @@ class SignupWizard(NamedUrlSessionWizardView):
             # Any change before the confirmation asks for a new image.
             self.storage.extra_data = {**self.storage.extra_data, CAPTCHA_SOLVED: False}
         if step == STEP_ORGANISATION:
+            # The establishment chosen, as steps 3 and 4 show it (not read again at each visit).
+            self.storage.extra_data = {**self.storage.extra_data, ORGANISATION: describe(form.establishment)}
             previous = self.storage.get_step_data(STEP_ORGANISATION) or {}
             if previous.get(f"{STEP_ORGANISATION}-siret") != form.cleaned_data["siret"]:
                 # Another organisation: its address replaces the one typed for the previous one.
@@ -236,10 +236,22 @@ class SignupWizard(NamedUrlSessionWizardView):
             chosen=self._chosen_establishment(),
         )
 
-    def _chosen_establishment(self):
+    def _chosen_siret(self) -> str:
         data = self.storage.get_step_data(STEP_ORGANISATION) or {}
-        siret = data.get(f"{STEP_ORGANISATION}-siret")
+        return data.get(f"{STEP_ORGANISATION}-siret") or ""
+
+    def _chosen_establishment(self):
+        siret = self._chosen_siret()
         return self._memo(("establishment", siret), get_searchable, siret) if siret else None
+
+    def _organisation(self) -> dict:
+        """The establishment chosen at step 2 as it was then; read again for a wizard begun before
+        it was kept."""
+        kept = self.storage.extra_data.get(ORGANISATION)
+        if kept and kept["siret"] == self._chosen_siret():
+            return kept
+        establishment = self._chosen_establishment()
+        return describe(establishment) if establishment else {}
 
     def _summary(self):
         kept = self.storage.extra_data.get(SUMMARY, {})
@@ -254,7 +266,7 @@ class SignupWizard(NamedUrlSessionWizardView):
         return {
             "function": function,
             "civilite_label": dict(Civilite.choices).get(function.get("civilite"), ""),
-            "establishment": self._chosen_establishment(),
+            "organisation": self._organisation(),
             "contact": answers(STEP_CONTACT),
         }
 
@@ -295,6 +307,22 @@ class SignupWizard(NamedUrlSessionWizardView):
             )
         self.request.session["signup_token"] = str(pending.token)
         return redirect("signup_code", token=pending.token)
+
+
+CONTACT_FROM_ORGANISATION = ["departement", "address", "address_complement", "postal_code", "city"]
+
+
+def describe(establishment) -> dict:
+    """An establishment as the wizard's last steps show it (kept in the session)."""
+    return {
+        "siret": establishment.siret,
+        "name": establishment.display_name,
+        "departement": establishment.departement,
+        "address": establishment.street_address,
+        "address_complement": establishment.address_complement,
+        "postal_code": establishment.postal_code,
+        "city": establishment.city,
+    }
 
 
 def summarise(step: str, cleaned: dict) -> dict:

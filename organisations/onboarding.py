@@ -50,10 +50,10 @@ def has_admin_or_claim(siren: str) -> bool:
         return cursor.fetchone()[0]
 
 
-def waits_for_organisation_admin(establishment: Establishment) -> bool:
+def waits_for_organisation_admin(siren: str) -> bool:
     """Whether rule R1 decides a registration in this organisation now (the wizard then offers
     the services, whose requests go to the admin)."""
-    return "R1" in settings.PORTAL_ONBOARDING_RULES and has_admin_or_claim(establishment.legal_unit_id)
+    return "R1" in settings.PORTAL_ONBOARDING_RULES and has_admin_or_claim(siren)
 
 
 @dataclass

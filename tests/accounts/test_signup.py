@@ -14,7 +14,7 @@ from mailings.models import Email
 from organisations.enums import MembershipStatus, OnboardingRule, TrustKind
 from organisations.models import Category, CategoryFlag, Membership, TrustedDomainEntry
 from portal.audit.models import AuditEntry
-from tests.organisations.factories import EstablishmentFactory, LegalUnitFactory
+from tests.organisations.factories import EstablishmentFactory, LegalUnitFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
 PREFIX = "signup_wizard-current_step"
@@ -687,3 +687,35 @@ def test_the_signup_answers_the_same_whether_or_not_the_address_has_an_account(
     strip = lambda page: re.sub(r'value="[^"]*"|/inscription/code/[^/]+/', "", page)  # noqa: E731
     assert strip(pages[0]) == strip(pages[1])
     assert Email.objects.filter(template="signup_code").count() == 2
+
+
+def test_the_last_steps_show_the_answers_kept_without_reading_or_checking_them_again(
+    client, establishment, settings
+):
+    """The contact step shows the organisation chosen, and the confirmation the answers given, as
+    kept when their step was validated: no query on the organisation, the lists or the accounts at
+    each visit. The confirmation's post still checks every step (tests above). (An organisation
+    with an admin: for a first user, the admin-role offer reads it, to decide as the post will.)"""
+    settings.PORTAL_ONBOARDING_RULES = ["R1", "R2", "R3", "R4"]
+    MembershipFactory(admin=True, establishment=establishment)
+    read_again = re.compile(
+        r'"(organisations_establishment|organisations_legalunit|organisations_category|organisations_function|accounts_user)"'
+    )
+
+    def shown(step):
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(step_url(step)).content.decode()
+        assert [query["sql"] for query in queries if read_again.search(query["sql"])] == [], step
+        return page
+
+    client.get(reverse("signup"), follow=True)
+    assert post_step(client, "fonction", function_data()).status_code == 302
+    organisation = {"query": establishment.siret, "postal_code": "", "siret": establishment.siret}
+    assert post_step(client, "organisme", organisation).status_code == 302
+    contact = shown("coordonnees")
+    assert 'value="4 PL DE L&#x27;HOTEL DE VILLE"' in contact
+    assert post_step(client, "coordonnees", contact_data(services=[])).status_code == 302
+    page = shown("confirmation")
+    assert "COMMUNE DE PARIS — SIRET 21750001600019" in page
+    assert "Maîtres d&#x27;ouvrages" in page
+    assert "Camille Martin" in page
