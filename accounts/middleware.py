@@ -19,7 +19,7 @@ class PasswordExpiryMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if not self._exempt(request.path_info) and self._expired(request):
+        if self._expired(request) and not self._exempt(request.path_info):
             query = urlencode({"next": request.get_full_path()})
             return HttpResponseRedirect(f"{reverse('password_change')}?{query}")
         return self.get_response(request)

@@ -17,13 +17,31 @@ from organisations.models import AdminClaim
 def dashboard(request):
     memberships = list(
         request.user.memberships.exclude(status=MembershipStatus.DETACHED)
-        .select_related("legal_unit", "establishment")
+        # What the page shows, not the whole rows (the legal unit's and its structure's dozens of
+        # columns cost more to build than the rest of the page).
+        .select_related("legal_unit")
+        .only(
+            "legal_unit__denomination",
+            "establishment_id",
+            "status",
+            "is_admin",
+            "title",
+            "refusal_reason",
+            "user_id",
+        )
         .prefetch_related(
             Prefetch(
                 "habilitations",
-                queryset=Habilitation.objects.select_related("service").order_by(
-                    "service__position", "service__name"
-                ),
+                queryset=Habilitation.objects.select_related("service")
+                .only(
+                    "membership_id",
+                    "status",
+                    "reason",
+                    "service__name",
+                    "service__position",
+                    "service__is_active",
+                )
+                .order_by("service__position", "service__name"),
             )
         )
         .order_by("legal_unit__denomination")
