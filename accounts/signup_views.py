@@ -216,6 +216,8 @@ class SignupWizard(NamedUrlSessionWizardView):
             "total_steps": len(steps),
         }
         context["previous_step"] = steps[index - 1] if index else None
+        # formtools' management form, written in the page (the same field, without rendering a form).
+        context["step_field"] = f"{self.prefix}-current_step"
         if self.steps.current == STEP_FUNCTION and "flags" in form.fields:
             context["flag_categories"] = form.flag_categories
         if self.steps.current == STEP_ORGANISATION:
