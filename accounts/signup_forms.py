@@ -278,11 +278,10 @@ class ContactForm(PortalForm):
         if not settings.PORTAL_CHOOSE_IDENTIFIANT:
             del self.fields["identifiant"]
         # Later users of an organisation with an admin choose their services now (reference: CAS 2):
-        # the list read once and shown as it is, the queryset checking what is chosen.
-        services = Service.objects.filter(is_active=True)
-        offered = [(service.pk, str(service)) for service in services] if waits_for_admin else []
+        # the list kept by the process is shown, the queryset checks what is chosen.
+        offered = active_lists().services if waits_for_admin else []
         if offered:
-            self.fields["services"].queryset = services
+            self.fields["services"].queryset = Service.objects.filter(is_active=True)
             self.fields["services"].choices = offered
         else:
             del self.fields["services"]

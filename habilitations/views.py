@@ -1,7 +1,6 @@
 """The member's own space: their organisations, their services and where each request stands."""
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -29,49 +28,46 @@ def dashboard(request):
             "refusal_reason",
             "user_id",
         )
-        .prefetch_related(
-            Prefetch(
-                "habilitations",
-                queryset=Habilitation.objects.select_related("service")
-                .only(
-                    "membership_id",
-                    "status",
-                    "reason",
-                    "service__name",
-                    "service__position",
-                    "service__is_active",
-                )
-                .order_by("service__position", "service__name"),
-            )
-        )
         .order_by("legal_unit__denomination")
     )
-    claims = {
-        claim.legal_unit_id: claim
-        for claim in AdminClaim.objects.filter(membership__user=request.user, status__in=OPEN_CLAIM_STATUSES)
-    }
-    rows = []
-    for membership in memberships:
-        siren = membership.legal_unit_id
-        rows.append(
+    ids = [membership.pk for membership in memberships]
+    # The services of every structure in one query, as the page shows them.
+    services = {membership_id: [] for membership_id in ids}
+    buttons = {}
+    approved = {membership.pk for membership in memberships if membership.status == MembershipStatus.APPROVED}
+    for membership_id, status, reason, service_id, name, is_active in (
+        Habilitation.objects.filter(membership_id__in=ids)
+        .order_by("service__position", "service__name")
+        .values_list("membership_id", "status", "reason", "service_id", "service__name", "service__is_active")
+    ):
+        services[membership_id].append(
             {
-                "membership": membership,
-                "claim": claims.get(siren),
-                "may_claim": membership.status == MembershipStatus.PENDING_ADMIN
-                and admin_role_available(siren),
+                "name": name,
+                "status": status,
+                "status_label": HabilitationStatus(status).label,
+                "reason": reason,
             }
         )
-    # The buttons of the services the user may open: validated, in a structure that counts.
-    buttons = {}
-    for membership in memberships:
-        if membership.status != MembershipStatus.APPROVED:
-            continue
-        for habilitation in membership.habilitations.all():
-            if habilitation.status == HabilitationStatus.VALIDATED and habilitation.service.is_active:
-                buttons.setdefault(habilitation.service_id, habilitation.service)
+        # The buttons of the services the user may open: validated, in a structure that counts.
+        if status == HabilitationStatus.VALIDATED and is_active and membership_id in approved:
+            buttons.setdefault(service_id, {"pk": service_id, "name": name})
+    claims = {
+        claim.legal_unit_id: claim
+        for claim in AdminClaim.objects.filter(membership_id__in=ids, status__in=OPEN_CLAIM_STATUSES)
+    }
+    rows = [
+        {
+            "membership": membership,
+            "services": services[membership.pk],
+            "claim": claims.get(membership.legal_unit_id),
+            "may_claim": membership.status == MembershipStatus.PENDING_ADMIN
+            and admin_role_available(membership.legal_unit_id),
+        }
+        for membership in memberships
+    ]
     context = {
         "rows": rows,
-        "service_buttons": sorted(buttons.values(), key=lambda service: (service.position, service.name)),
+        "service_buttons": list(buttons.values()),  # in the services' order
         # A pending claim is what the user must act on first: its code form comes at the top.
         "activation_form": ActivationCodeForm() if claims else None,
         "title": _("Tableau de bord"),

@@ -1,4 +1,5 @@
-"""The lists the forms offer to choose from: categories, functions by category, boxes to tick.
+"""The lists the forms offer to choose from: categories, functions by category, boxes to tick,
+services.
 
 They change a few times a year, in the admin, while the wizard's first step (the most visited page)
 read them at four queries and a hundred objects per visit. Each process keeps them for
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from habilitations.models import Service
 from organisations.models import Category, CategoryFlag, Function
 
 LISTS_SECONDS = 60
@@ -23,6 +25,8 @@ class Lists:
     functions_by_category: list[tuple[str, list[tuple[int, str]]]]
     # (id, label, help text, [ids of every category it concerns]) of the active categories' boxes.
     flags: list[tuple[int, str, str, list[int]]]
+    # (id, name) of the active services, in their order.
+    services: list[tuple[int, str]]
 
 
 _kept: dict = {"lists": None, "read_at": 0.0}
@@ -61,12 +65,15 @@ def _read() -> Lists:
             "pk", "label", "help_text"
         )
     ]
-    return Lists(categories=categories, functions_by_category=list(groups.items()), flags=flags)
+    services = [(service.pk, str(service)) for service in Service.objects.filter(is_active=True)]
+    return Lists(
+        categories=categories, functions_by_category=list(groups.items()), flags=flags, services=services
+    )
 
 
 def connect_signals() -> None:
     """Called by the app's ready(): every change of a list, from any page, clears the copy."""
-    for model in (Category, Function, CategoryFlag):
+    for model in (Category, Function, CategoryFlag, Service):
         post_save.connect(forget, sender=model, dispatch_uid=f"lists-saved-{model.__name__}")
         post_delete.connect(forget, sender=model, dispatch_uid=f"lists-deleted-{model.__name__}")
     m2m_changed.connect(forget, sender=Category.flags.through, dispatch_uid="lists-flags-changed")
