@@ -1,6 +1,7 @@
 """The member's own space: their organisations, their services and where each request stands."""
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Exists, OuterRef
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -28,6 +29,13 @@ def dashboard(request):
             "refusal_reason",
             "user_id",
         )
+        # Whether an admin claim waits for its code: read with the structures, the claims only
+        # if there is one.
+        .annotate(
+            has_open_claim=Exists(
+                AdminClaim.objects.filter(membership=OuterRef("pk"), status__in=OPEN_CLAIM_STATUSES)
+            )
+        )
         .order_by("legal_unit__denomination")
     )
     ids = [membership.pk for membership in memberships]
@@ -51,9 +59,14 @@ def dashboard(request):
         # The buttons of the services the user may open: validated, in a structure that counts.
         if status == HabilitationStatus.VALIDATED and is_active and membership_id in approved:
             buttons.setdefault(service_id, {"pk": service_id, "name": name})
+    claiming = [membership.pk for membership in memberships if membership.has_open_claim]
     claims = {
         claim.legal_unit_id: claim
-        for claim in AdminClaim.objects.filter(membership_id__in=ids, status__in=OPEN_CLAIM_STATUSES)
+        for claim in (
+            AdminClaim.objects.filter(membership_id__in=claiming, status__in=OPEN_CLAIM_STATUSES)
+            if claiming
+            else []
+        )
     }
     rows = [
         {
