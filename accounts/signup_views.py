@@ -44,6 +44,15 @@ class SignupStorage(SessionStorage):
     of the wizard, even shown again unchanged, rewrote the session row (a transaction and a flush
     on each GET). Here only what changes the data marks it."""
 
+    def __init__(self, prefix, request=None, file_storage=None):
+        # A visitor's first look at the wizard: an empty wizard is no news, not worth a session (a
+        # row and a cookie) before they answer anything. Their first answer creates it.
+        first_look = f"wizard_{prefix}" not in request.session
+        modified = request.session.modified
+        super().__init__(prefix, request, file_storage)
+        if first_look:
+            request.session.modified = modified
+
     def _get_data(self):
         return self.request.session[self.prefix]
 
@@ -53,7 +62,7 @@ class SignupStorage(SessionStorage):
         self.request.session.modified = True
 
     def _set_current_step(self, step):
-        if step != self._get_current_step():
+        if step != (self._get_current_step() or STEP_FUNCTION):  # None stands for the first step
             super()._set_current_step(step)
             self.changed()
 

@@ -4,6 +4,7 @@ import re
 
 import pytest
 from captcha.models import CaptchaStore
+from django.contrib.sessions.models import Session
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -250,6 +251,24 @@ def test_a_step_shown_again_unchanged_does_not_rewrite_the_session(client, estab
 
     post_step(client, "fonction", function_data(title="Directrice de projet"))
     assert "Directrice de projet" in client.get(step_url("confirmation")).content.decode()
+
+
+def test_a_first_look_at_the_wizard_creates_no_session_the_first_answer_does(client, settings):
+    """A visitor (or a robot) who only looks at step 1 costs no session row and gets no session
+    cookie; the first answer creates the session that carries the wizard."""
+    for _ in range(3):
+        response = client.get(reverse("signup"), follow=True)
+        assert response.status_code == 200
+        assert 'name="fonction-title"' in response.content.decode()
+    assert Session.objects.count() == 0
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
+
+    response = post_step(client, "fonction", function_data())
+
+    assert response.status_code == 302
+    assert response.url == step_url("organisme")
+    assert Session.objects.count() == 1
+    assert 'value="Chargée de mission"' in client.get(step_url("fonction")).content.decode()
 
 
 def test_going_back_and_forth_keeps_every_answer(client, establishment):
