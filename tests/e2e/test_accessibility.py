@@ -451,6 +451,15 @@ def test_the_signup_wizard_with_the_keyboard_alone(live_server, browser_page, se
     for answer in ["Maîtres d'ouvrages", function.name, "Quartiers Fertiles", "Monsieur Pierre Durand"]:
         assert answer in summary  # what the keys chose in the lists, the box and the radios
     violations += axe_check(page, "confirmation, rôle d'administrateur proposé")
+    # "Modifier" (a button of the step's form, placed by its part of the summary) goes back to
+    # that step, the answers kept; "Étape suivante" comes back.
+    keys.tab_to("button[value=coordonnees]")
+    keys.submit()
+    assert page.url.endswith("/inscription/coordonnees/")
+    assert page.locator("#id_coordonnees-email").input_value() == "pierre.durand@mairie-eus.fr"
+    keys.tab_to(NEXT)
+    keys.submit()
+    assert page.url.endswith("/inscription/confirmation/")
     keys.tab_to(NEXT)
     keys.submit()
     screenshot(page, "a11y-clavier-etape-4-erreurs")
