@@ -6,7 +6,6 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from habilitations.enums import HabilitationStatus
-from habilitations.models import Habilitation
 from organisations.delegation import admin_role_available
 from organisations.enums import OPEN_CLAIM_STATUSES, MembershipStatus
 from organisations.forms import ActivationCodeForm
@@ -15,51 +14,77 @@ from organisations.models import AdminClaim
 
 @login_required
 def dashboard(request):
-    memberships = list(
+    # The structures and their services in one query, as the page shows them (model rows with
+    # their dozens of columns, then a second query for the services, cost twice as much).
+    memberships = {}
+    buttons = {}
+    for row in (
         request.user.memberships.exclude(status=MembershipStatus.DETACHED)
-        # What the page shows, not the whole rows (the legal unit's and its structure's dozens of
-        # columns cost more to build than the rest of the page).
-        .select_related("legal_unit")
-        .only(
+        # Whether an admin claim waits for its code; the claims are read only if one does.
+        .annotate(
+            has_open_claim=Exists(
+                AdminClaim.objects.filter(membership=OuterRef("pk"), status__in=OPEN_CLAIM_STATUSES)
+            )
+        )
+        .order_by(
+            "legal_unit__denomination",
+            "pk",
+            "habilitations__service__position",
+            "habilitations__service__name",
+        )
+        .values(
+            "pk",
+            "legal_unit_id",
             "legal_unit__denomination",
             "establishment_id",
             "status",
             "is_admin",
             "title",
             "refusal_reason",
-            "user_id",
+            "has_open_claim",
+            "habilitations__status",
+            "habilitations__reason",
+            "habilitations__service_id",
+            "habilitations__service__name",
+            "habilitations__service__is_active",
         )
-        # Whether an admin claim waits for its code: read with the structures, the claims only
-        # if there is one.
-        .annotate(
-            has_open_claim=Exists(
-                AdminClaim.objects.filter(membership=OuterRef("pk"), status__in=OPEN_CLAIM_STATUSES)
-            )
-        )
-        .order_by("legal_unit__denomination")
-    )
-    ids = [membership.pk for membership in memberships]
-    # The services of every structure in one query, as the page shows them.
-    services = {membership_id: [] for membership_id in ids}
-    buttons = {}
-    approved = {membership.pk for membership in memberships if membership.status == MembershipStatus.APPROVED}
-    for membership_id, status, reason, service_id, name, is_active in (
-        Habilitation.objects.filter(membership_id__in=ids)
-        .order_by("service__position", "service__name")
-        .values_list("membership_id", "status", "reason", "service_id", "service__name", "service__is_active")
     ):
-        services[membership_id].append(
+        membership = memberships.get(row["pk"])
+        if membership is None:
+            membership = memberships[row["pk"]] = {
+                "pk": row["pk"],
+                "legal_unit_id": row["legal_unit_id"],
+                "denomination": row["legal_unit__denomination"],
+                "establishment_id": row["establishment_id"],
+                "status": row["status"],
+                "status_label": MembershipStatus(row["status"]).label,
+                "is_admin": row["is_admin"],
+                "title": row["title"],
+                "refusal_reason": row["refusal_reason"],
+                "has_open_claim": row["has_open_claim"],
+                "services": [],
+            }
+        service_id, status = row["habilitations__service_id"], row["habilitations__status"]
+        if service_id is None:
+            continue  # a structure without services
+        name = row["habilitations__service__name"]
+        membership["services"].append(
             {
                 "name": name,
                 "status": status,
                 "status_label": HabilitationStatus(status).label,
-                "reason": reason,
+                "reason": row["habilitations__reason"],
             }
         )
         # The buttons of the services the user may open: validated, in a structure that counts.
-        if status == HabilitationStatus.VALIDATED and is_active and membership_id in approved:
+        if (
+            status == HabilitationStatus.VALIDATED
+            and row["habilitations__service__is_active"]
+            and membership["status"] == MembershipStatus.APPROVED
+        ):
             buttons.setdefault(service_id, {"pk": service_id, "name": name})
-    claiming = [membership.pk for membership in memberships if membership.has_open_claim]
+    memberships = list(memberships.values())
+    claiming = [membership["pk"] for membership in memberships if membership["has_open_claim"]]
     claims = {
         claim.legal_unit_id: claim
         for claim in (
@@ -71,10 +96,10 @@ def dashboard(request):
     rows = [
         {
             "membership": membership,
-            "services": services[membership.pk],
-            "claim": claims.get(membership.legal_unit_id),
-            "may_claim": membership.status == MembershipStatus.PENDING_ADMIN
-            and admin_role_available(membership.legal_unit_id),
+            "services": membership["services"],
+            "claim": claims.get(membership["legal_unit_id"]),
+            "may_claim": membership["status"] == MembershipStatus.PENDING_ADMIN
+            and admin_role_available(membership["legal_unit_id"]),
         }
         for membership in memberships
     ]

@@ -28,6 +28,10 @@ def test_the_dashboard_shows_structures_states_and_the_buttons_of_validated_serv
     # Validated, but in a structure still waiting: no button yet.
     HabilitationFactory(membership=pending, service=dataviz, status=HabilitationStatus.VALIDATED)
     HabilitationFactory(membership=detached, service=files, status=HabilitationStatus.DEACTIVATED)
+    # Validated, but a service the operator withdrew: no button.
+    withdrawn = ServiceFactory(name="Ancien extranet", is_active=False)
+    HabilitationFactory(membership=approved, service=withdrawn, status=HabilitationStatus.VALIDATED)
+    empty = MembershipFactory(user=user)  # no service asked for in this one
     client.force_login(user)
 
     with django_assert_max_num_queries(12):
@@ -43,6 +47,10 @@ def test_the_dashboard_shows_structures_states_and_the_buttons_of_validated_serv
     assert pending.legal_unit.denomination in page
     assert detached.legal_unit.denomination not in page
     assert "en cours de validation" in page
+    assert f'href="{reverse("services:open", args=[withdrawn.pk])}"' not in page
+    assert page.count("Aucun service demandé dans cette structure.") == 1
+    assert empty.legal_unit.denomination in page
+    assert "Inscription : validée" in page
     assert reverse("add_structure") in page
     assert reverse("structures:detail", args=[approved.pk]) in page
     assert reverse("identity") in page
