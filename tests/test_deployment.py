@@ -143,3 +143,18 @@ def test_the_worker_and_beat_commands_start(service, ready, tmp_path):
     finally:
         process.terminate()
         process.communicate(timeout=60)
+
+
+def test_gunicorn_reads_its_settings_file_and_freezes_the_loaded_portal():
+    """gunicorn.conf.py (read from gunicorn's working directory, as in the image): once a worker
+    has loaded the portal, its objects leave the garbage collector's passes."""
+    import gc
+    import runpy
+
+    settings_file = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
+    gc.unfreeze()
+    try:
+        settings_file["post_worker_init"](worker=None)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
