@@ -12,7 +12,9 @@ usual, and so is any of ours if its template is overridden (DRAWN_IN_PYTHON says
 from html import escape
 
 from django.forms.renderers import TemplatesSetting
+from django.urls import reverse
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from dsfr.templatetags.dsfr_tags import dsfr_mark_optionnal_fields
 from dsfr.utils import dsfr_input_class_attr
 from widget_tweaks.templatetags.widget_tweaks import set_attr
@@ -219,7 +221,34 @@ def draw_checkbox_option(context) -> str:
     return html.strip()
 
 
+_INPUT_TEMPLATES = {f"django/forms/widgets/{name}.html" for name in ["text", "hidden"]}
+
+
+def draw_captcha(context) -> str | None:
+    """templates/accounts/widgets/captcha.html: the image, its hidden key and the text input, the
+    link to the audio version (None, so the template is used, for subwidgets it does not know)."""
+    widget = context["widget"]
+    if any(subwidget["template_name"] not in _INPUT_TEMPLATES for subwidget in widget["subwidgets"]):
+        return None
+    # Each subwidget's template includes input.html: both their line ends come along.
+    inputs = "".join(draw_input({"widget": subwidget}) + "\n\n" for subwidget in widget["subwidgets"])
+    audio = (
+        f'<p class="fr-mt-1w"><a class="fr-link fr-icon-volume-up-line fr-link--icon-left" '
+        f'href="{_text(context["audio_url"])}" data-captcha-audio>{_text(gettext("Écouter les caractères (fichier audio)"))}</a></p>'
+        if context.get("audio_url")
+        else ""
+    )
+    return (
+        f'<p class="fr-mb-1w">\n'
+        f'  <img src="{_text(context["image"])}" alt="{_text(gettext("Caractères à recopier"))}" class="captcha" '
+        f'data-captcha-image data-refresh-url="{_text(reverse("captcha-refresh"))}">\n'
+        f"</p>\n"
+        f"{inputs}\n{audio}"
+    ).strip()
+
+
 DRAWN_IN_PYTHON = {
+    "accounts/widgets/captcha.html": draw_captcha,
     "dsfr/form_field_snippets/input_snippet.html": draw_input_group,
     "dsfr/form_field_snippets/radioselect_snippet.html": draw_radio_group,
     "dsfr/form_field_snippets/checkboxselectmultiple_snippet.html": draw_checkboxes_group,
@@ -239,6 +268,7 @@ class PortalFormRenderer(TemplatesSetting):
 
     def render(self, template_name, context, request=None):
         draw = DRAWN_IN_PYTHON.get(template_name)
-        if draw is None:
+        html = draw(context) if draw is not None else None
+        if html is None:
             return super().render(template_name, context, request=request)
-        return mark_safe(draw(context))  # noqa: S308 (every text in it is escaped above)
+        return mark_safe(html)  # noqa: S308 (every text in it is escaped above)

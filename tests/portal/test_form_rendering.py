@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from accounts import forms as account_forms
 from accounts import signup_forms
+from accounts.captcha import CaseSensitiveCaptchaField
 from organisations import forms as organisation_forms
 from organisations import structure_forms
 from portal.form_rendering import DRAWN_IN_PYTHON, PortalFormRenderer
@@ -67,6 +68,7 @@ class AwkwardForm(PortalForm):
     )
     accept = forms.BooleanField(label="J'accepte <les> conditions", help_text="Lisez-les")
     optional_accept = forms.BooleanField(label="Facultative", required=False)
+    captcha = CaseSensitiveCaptchaField(label="Antispam")
 
 
 AWKWARD_DATA = {
@@ -81,6 +83,8 @@ AWKWARD_DATA = {
     "civilite": "x",
     "boxes": ["1", "9"],
     "optional_accept": "on",
+    "captcha_0": "<clé>",
+    "captcha_1": "faux",
 }
 
 
