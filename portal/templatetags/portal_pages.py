@@ -12,14 +12,15 @@ _rendered: dict = {}
 
 
 @register.simple_tag(takes_context=True)
-def rendered_once(context, template_name: str) -> str:
-    """A part of every page that depends only on the language and the operator's settings (the
-    DSFR's styles and icons, the skip links, the footer, the display settings dialog): rendered
-    once per process for each, instead of at every page (a millisecond of CPU together).
-    Rendered afresh each time with DEBUG, where templates change as they are edited."""
+def rendered_once(context, template_name: str, **values) -> str:
+    """A part of pages that depends only on the language, the operator's settings and the few
+    ``values`` given (the DSFR's styles and icons, the skip links, the footer, the display
+    settings dialog, the wizard's stepper for each step): rendered once per process for each,
+    instead of at every page (a millisecond of CPU together). Rendered afresh each time with
+    DEBUG, where templates change as they are edited."""
     portal = context.get("PORTAL") or {}
-    key = (template_name, get_language(), repr(sorted(portal.items())))
+    key = (template_name, get_language(), repr(sorted(portal.items())), repr(sorted(values.items())))
     html = None if settings.DEBUG else _rendered.get(key)
     if html is None:
-        html = _rendered[key] = mark_safe(render_to_string(template_name, {"PORTAL": portal}))  # noqa: S308
+        html = _rendered[key] = mark_safe(render_to_string(template_name, {"PORTAL": portal, **values}))  # noqa: S308
     return html

@@ -123,6 +123,12 @@ def test_the_four_steps_each_have_a_url_and_a_stepper(client):
     # Without JavaScript the functions are grouped under their category.
     assert '<optgroup label="Délégations territoriales de l&#x27;ANRU">' in page
     assert "Quartiers Fertiles" in page
+    # Each step has its own stepper (each rendered once per process: portal_pages.rendered_once).
+    assert post_step(client, "fonction", function_data()).status_code == 302
+    page = client.get(step_url("organisme")).content.decode()
+    assert "Étape 2 sur 4" in page
+    assert "Étape 1 sur 4" not in page
+    assert 'data-fr-current-step="2"' in page
 
 
 def test_a_complete_signup_in_the_trusted_domain_is_approved_and_gets_the_access_email(
